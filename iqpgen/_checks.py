@@ -1,0 +1,115 @@
+"""Validation at the public boundary: clear errors that name the argument and say what to do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .circuit import IqpCircuit
+
+
+def is_concrete(x: Any) -> bool:
+    return not isinstance(x, jax.core.Tracer)
+
+
+def check_circuit(circuit: Any) -> IqpCircuit:
+    if not isinstance(circuit, IqpCircuit):
+        raise TypeError(
+            f"circuit must be an iqpgen.IqpCircuit, got {type(circuit).__name__}; build one "
+            "with iqpgen.IqpCircuit(n_qubits, gates)."
+        )
+    return circuit
+
+
+def check_int(name: str, value: Any, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r}).")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
+    return int(value)
+
+
+def check_key(key: Any, name: str = "key") -> jax.Array:
+    if key is None:
+        raise TypeError(f"{name} is required: pass a JAX key, e.g. {name}=jax.random.key(0).")
+    if isinstance(key, int | np.integer):
+        raise TypeError(
+            f"{name} must be a JAX PRNG key, got the int {key}; use jax.random.key({key})."
+        )
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key
+    arr = jnp.asarray(key)
+    if arr.dtype == jnp.uint32 and arr.shape == (2,):
+        return jax.random.wrap_key_data(arr)
+    raise TypeError(f"{name} must be a JAX PRNG key (jax.random.key(seed)), got {key!r}.")
+
+
+def float_dtype(params: Any) -> jnp.dtype:
+    """float64 when params are float64 (and x64 is enabled), else float32."""
+    dt = jnp.result_type(params)
+    if jnp.issubdtype(dt, jnp.floating) and jnp.finfo(dt).bits == 64:
+        return jnp.dtype(jnp.float64) if jax.config.jax_enable_x64 else jnp.dtype(jnp.float32)
+    return jnp.dtype(jnp.float32)
+
+
+def check_params(circuit: IqpCircuit, params: Any) -> jax.Array:
+    if isinstance(params, list | tuple):
+        params = np.asarray(params)
+    shape = getattr(params, "shape", None)
+    if shape is None:
+        raise TypeError(f"params must be an array of shape ({circuit.n_params},), got {params!r}.")
+    if tuple(shape) != (circuit.n_params,):
+        raise ValueError(
+            f"params has shape {tuple(shape)} but the circuit has {circuit.n_params} gates; "
+            f"pass one angle per gate, shape ({circuit.n_params},)."
+        )
+    dt = jnp.result_type(params)
+    if not (jnp.issubdtype(dt, jnp.floating) or jnp.issubdtype(dt, jnp.integer)):
+        raise TypeError(f"params must hold real numbers, got dtype {dt}.")
+    out = jnp.asarray(params, dtype=float_dtype(params))
+    if is_concrete(out) and not bool(jnp.isfinite(out).all()):
+        raise ValueError("params contains NaN or infinity; check the optimiser's learning rate.")
+    return out
+
+
+def check_binary_matrix(
+    name: str, x: Any, *, n_cols: int | None = None, min_rows: int = 1, what: str = "rows"
+) -> Any:
+    """A 2-D 0/1 matrix; returns a NumPy uint8 array (or the tracer unchanged)."""
+    if isinstance(x, jax.core.Tracer):
+        if x.ndim != 2 or (n_cols is not None and x.shape[1] != n_cols):
+            raise ValueError(f"{name} must have shape (n, {n_cols}), got {x.shape}.")
+        return x
+    if isinstance(x, list | tuple):
+        try:
+            x = np.asarray(x)
+        except ValueError as err:
+            raise ValueError(f"{name} must be a rectangular 2-D array of 0/1 values.") from err
+    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+        raise TypeError(f"{name} must be a 2-D array of 0/1 values, got {type(x).__name__}.")
+    x = np.asarray(x)
+    if x.dtype == object or not (
+        np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must hold numbers 0/1, got dtype {x.dtype}.")
+    if x.ndim != 2:
+        hint = " (for one row use x[None, :])" if x.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D (n_{what}, n_qubits), got shape {x.shape}{hint}.")
+    if n_cols is not None and x.shape[1] != n_cols:
+        raise ValueError(f"{name} has {x.shape[1]} columns but the circuit has {n_cols} qubits.")
+    if x.shape[0] < min_rows:
+        raise ValueError(f"{name} needs at least {min_rows} {what}, got {x.shape[0]}.")
+    if np.issubdtype(x.dtype, np.floating) and np.isnan(x).any():
+        raise ValueError(f"{name} contains NaN; remove or impute the missing values first.")
+    if x.size and not np.isin(x, (0, 1)).all():
+        if np.isin(x, (-1, 1)).all():
+            raise ValueError(
+                f"{name} holds ±1 spins; iqpgen expects 0/1 bits. Convert with (1 - x) // 2 "
+                "(spin +1 -> 0) or (x + 1) // 2 (spin +1 -> 1)."
+            )
+        bad = x[~np.isin(x, (0, 1))].ravel()[0]
+        raise ValueError(f"{name} must hold only 0 and 1, found {bad!r}.")
+    return x.astype(np.uint8)

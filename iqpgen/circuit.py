@@ -1,0 +1,283 @@
+"""The structure of an IQP circuit: which generators each trainable gate owns.
+
+An IQP circuit on ``n`` qubits prepares ``|0…0⟩`` (or ``(|0…0⟩+|1…1⟩)/√2`` with
+``spin_sym``), applies a Hadamard on every qubit, the commuting gates
+``MultiRZ(2θ_k)`` on the qubits of each generator of gate ``k``, Hadamards again, and
+measures every qubit in Z. Equivalently it applies ``Π_k exp(-iθ_k Σ_{g∈gate k} X_g)``
+to the initial state.
+
+:class:`IqpCircuit` holds only the structure. Parameters are a plain array beside it,
+one angle per gate. The circuit is a JAX pytree whose index arrays are traced, so one
+compiled function serves every circuit of the same shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+__all__ = ["IqpCircuit"]
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int | np.integer) and not isinstance(x, bool | np.bool_)
+
+
+def _parse_gates(n_qubits: int, gates: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Turn a PennyLane-style pattern into padded generator and gate-index arrays."""
+    if isinstance(gates, str | bytes) or not isinstance(gates, Sequence | np.ndarray):
+        raise TypeError(
+            "gates must be a list with one entry per trainable gate, each a list of generators "
+            f"(e.g. [[[0, 1]], [[2], [3]]]); got {type(gates).__name__}."
+        )
+    if len(gates) == 0:
+        raise ValueError("gates is empty: give at least one gate, e.g. iqpgen.gates.local(n, 2).")
+    flat: list[Sequence[int]] = []
+    gate_of: list[int] = []
+    for k, gate in enumerate(gates):
+        if isinstance(gate, str | bytes) or not isinstance(gate, Sequence | np.ndarray):
+            raise TypeError(f"gates[{k}] must be a list of generators, got {gate!r}.")
+        if len(gate) == 0:
+            raise ValueError(f"gates[{k}] has no generators; every gate needs at least one.")
+        for j, gen in enumerate(gate):
+            if _is_int(gen):
+                raise TypeError(
+                    f"gates[{k}] = {gate!r} is a list of qubit indices, not of generators; "
+                    f"wrap it as [{list(gate)!r}] for one generator on those qubits."
+                )
+            if isinstance(gen, str | bytes) or not isinstance(gen, Sequence | np.ndarray):
+                raise TypeError(
+                    f"gates[{k}][{j}] must be a sequence of qubit indices, got {gen!r}."
+                )
+            if len(gen) == 0:
+                raise ValueError(f"gates[{k}][{j}] is an empty generator; give at least one qubit.")
+            flat.append(gen)
+            gate_of.append(k)
+    width = max(len(g) for g in flat)
+    gens = np.full((len(flat), width), -1, dtype=np.int64)
+    for r, gen in enumerate(flat):
+        if not all(_is_int(q) for q in gen):
+            raise TypeError(f"generator {list(gen)!r} must hold integer qubit indices.")
+        gens[r, : len(gen)] = gen
+    return gens, np.asarray(gate_of, dtype=np.int64)
+
+
+def _check_arrays(n_qubits: int, gens: np.ndarray, gate_of: np.ndarray) -> None:
+    valid = gens >= 0
+    bad = (gens >= n_qubits) | (gens < -1)
+    if bad.any():
+        r = int(np.argwhere(bad)[0, 0])
+        raise ValueError(
+            f"generator {gens[r][valid[r]].tolist()} (gate {int(gate_of[r])}) has a qubit "
+            f"outside range(n_qubits={n_qubits}); qubits are numbered 0..{n_qubits - 1}."
+        )
+    if not valid.any(axis=1).all():
+        r = int(np.argwhere(~valid.any(axis=1))[0, 0])
+        raise ValueError(f"generator {r} (gate {int(gate_of[r])}) is empty.")
+    if gens.shape[1] > 1:
+        s = np.sort(np.where(valid, gens, -1 - np.arange(gens.shape[1])), axis=1)
+        dup = (s[:, 1:] == s[:, :-1]).any(axis=1)
+        if dup.any():
+            r = int(np.argwhere(dup)[0, 0])
+            raise ValueError(
+                f"generator {gens[r][valid[r]].tolist()} (gate {int(gate_of[r])}) repeats a "
+                "qubit; list each qubit of a generator once (X_q X_q is the identity)."
+            )
+
+
+@jax.tree_util.register_pytree_node_class
+class IqpCircuit:
+    """Immutable structure of an IQP circuit.
+
+    Args:
+        n_qubits: number of qubits, at least 1.
+        gates: one entry per trainable parameter; each entry is a list of generators,
+            each generator a sequence of distinct qubit indices. This is PennyLane's
+            ``qml.IQP`` ``pattern``: ``[[[0, 1]], [[2], [3]]]`` has two parameters, the
+            first on ``X_0 X_1``, the second shared by ``X_2`` and ``X_3``.
+        spin_sym: start from ``(|0…0⟩+|1…1⟩)/√2``; the output distribution is then
+            invariant under flipping every bit.
+
+    Attributes:
+        n_qubits, n_params, spin_sym: as given (``n_params == len(gates)``).
+        n_generators: total number of generators.
+        max_weight: largest generator weight (2 or less selects the fast pairwise path).
+        generators: ``(n_generators, max_weight)`` int32 array of qubit indices, padded
+            with ``n_qubits``.
+        gate_of: ``(n_generators,)`` int32 array, the parameter index of each generator.
+
+    Example:
+        >>> import iqpgen
+        >>> c = iqpgen.IqpCircuit(3, [[[0, 1]], [[2], [1]]])
+        >>> c.n_params, c.max_weight
+        (2, 2)
+        >>> c.gates
+        [[(0, 1)], [(2,), (1,)]]
+    """
+
+    __slots__ = ("_n", "_n_params", "_spin_sym", "_gens", "_gate_of", "_gates_cache")
+
+    def __init__(self, n_qubits: int, gates: Any, *, spin_sym: bool = False) -> None:
+        n_qubits = _check_n_qubits(n_qubits)
+        gens, gate_of = _parse_gates(n_qubits, gates)
+        self._setup(n_qubits, gens, gate_of, int(len(gates)), spin_sym)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        n_qubits: int,
+        generators: Any,
+        gate_of: Any = None,
+        *,
+        n_params: int | None = None,
+        spin_sym: bool = False,
+    ) -> IqpCircuit:
+        """Build a circuit from index arrays, without Python lists (for very large circuits).
+
+        Args:
+            n_qubits: number of qubits.
+            generators: ``(n_generators, w)`` integer array of qubit indices, padded with -1.
+            gate_of: ``(n_generators,)`` parameter index of each generator; default: one
+                parameter per generator.
+            n_params: number of parameters; default ``gate_of.max() + 1``.
+            spin_sym: as in the constructor.
+
+        Example:
+            >>> import numpy as np, iqpgen
+            >>> iqpgen.IqpCircuit.from_arrays(4, np.array([[0, 1], [2, -1]])).n_params
+            2
+        """
+        n_qubits = _check_n_qubits(n_qubits)
+        gens = np.asarray(generators)
+        if gens.ndim == 1:
+            gens = gens[:, None]
+        if gens.ndim != 2 or gens.shape[0] == 0 or not np.issubdtype(gens.dtype, np.integer):
+            raise ValueError(
+                "generators must be a non-empty 2-D integer array (n_generators, width) padded "
+                f"with -1; got shape {gens.shape} and dtype {gens.dtype}."
+            )
+        gens = gens.astype(np.int64)
+        if gate_of is None:
+            gate_of = np.arange(gens.shape[0])
+        gate_of = np.asarray(gate_of)
+        if gate_of.shape != (gens.shape[0],) or not np.issubdtype(gate_of.dtype, np.integer):
+            raise ValueError(
+                f"gate_of must be an integer array of shape ({gens.shape[0]},), got shape "
+                f"{gate_of.shape} and dtype {gate_of.dtype}."
+            )
+        if (gate_of < 0).any():
+            raise ValueError("gate_of must hold parameter indices >= 0.")
+        if n_params is None:
+            n_params = int(gate_of.max()) + 1
+        if int(gate_of.max()) >= n_params:
+            raise ValueError(f"gate_of refers to parameter {int(gate_of.max())} >= n_params.")
+        if np.bincount(gate_of, minlength=n_params).min() == 0:
+            raise ValueError("every parameter in range(n_params) needs at least one generator.")
+        # Move the padding to the end of each row so the layout matches the list form.
+        order = np.argsort(gens < 0, axis=1, kind="stable")
+        gens = np.take_along_axis(gens, order, axis=1)
+        self = cls.__new__(cls)
+        self._setup(n_qubits, gens, gate_of.astype(np.int64), int(n_params), spin_sym)
+        return self
+
+    def _setup(
+        self, n: int, gens: np.ndarray, gate_of: np.ndarray, n_params: int, spin_sym: Any
+    ) -> None:
+        if not isinstance(spin_sym, bool | np.bool_):
+            raise TypeError(f"spin_sym must be True or False, got {spin_sym!r}.")
+        _check_arrays(n, gens, gate_of)
+        # Trim all-padding columns (rows may be shorter than the widest one given).
+        width = int((gens >= 0).sum(axis=1).max())
+        gens = np.where(gens[:, :width] < 0, n, gens[:, :width])
+        self._n = n
+        self._n_params = n_params
+        self._spin_sym = bool(spin_sym)
+        self._gens = np.ascontiguousarray(gens, dtype=np.int32)
+        self._gate_of = np.ascontiguousarray(gate_of, dtype=np.int32)
+        self._gates_cache = None
+
+    # -- pytree protocol: index arrays are leaves (traced under jit); sizes are static.
+    def tree_flatten(self):
+        aux = (self._n, self._n_params, self._spin_sym)
+        return (self._gens, self._gate_of), aux
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        self = cls.__new__(cls)
+        self._n, self._n_params, self._spin_sym = aux
+        self._gens, self._gate_of = children
+        self._gates_cache = None
+        return self
+
+    # -- read-only attributes
+    @property
+    def n_qubits(self) -> int:
+        return self._n
+
+    @property
+    def n_params(self) -> int:
+        return self._n_params
+
+    @property
+    def spin_sym(self) -> bool:
+        return self._spin_sym
+
+    @property
+    def generators(self):
+        return self._gens
+
+    @property
+    def gate_of(self):
+        return self._gate_of
+
+    @property
+    def n_generators(self) -> int:
+        return int(self._gens.shape[0])
+
+    @property
+    def max_weight(self) -> int:
+        return int(self._gens.shape[1])
+
+    @property
+    def is_pairwise(self) -> bool:
+        """True when every generator acts on one or two qubits (the fast path applies)."""
+        return self.max_weight <= 2
+
+    @property
+    def gates(self) -> list[list[tuple[int, ...]]]:
+        """The pattern as lists of tuples (built on the host; not available under jit)."""
+        if self._gates_cache is None:
+            gens = np.asarray(self._gens)
+            out: list[list[tuple[int, ...]]] = [[] for _ in range(self._n_params)]
+            for row, k in zip(gens.tolist(), np.asarray(self._gate_of).tolist(), strict=True):
+                out[k].append(tuple(q for q in row if q != self._n))
+            self._gates_cache = out
+        return self._gates_cache
+
+    def weights(self) -> np.ndarray:
+        """Weight (number of qubits) of each generator, shape ``(n_generators,)``."""
+        return (np.asarray(self._gens) < self._n).sum(axis=1)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in IqpCircuit.__slots__ and not hasattr(self, name) or name == "_gates_cache":
+            object.__setattr__(self, name, value)
+        else:
+            raise AttributeError("IqpCircuit is immutable; build a new one instead.")
+
+    def __repr__(self) -> str:
+        return (
+            f"IqpCircuit(n_qubits={self._n}, n_params={self._n_params}, "
+            f"n_generators={self.n_generators}, max_weight={self.max_weight}, "
+            f"spin_sym={self._spin_sym})"
+        )
+
+
+def _check_n_qubits(n_qubits: Any) -> int:
+    if not _is_int(n_qubits):
+        raise TypeError(f"n_qubits must be an int, got {type(n_qubits).__name__}.")
+    if n_qubits < 1:
+        raise ValueError(f"n_qubits must be at least 1, got {n_qubits}.")
+    return int(n_qubits)

@@ -1,0 +1,164 @@
+"""Gate layouts: lists of gates in PennyLane's ``pattern`` format, one parameter per gate.
+
+Every function returns ``list[list[tuple[int, ...]]]``: ``gates[k]`` is the list of
+generators that share parameter ``k``. Pass the result to :class:`iqpgen.IqpCircuit`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import jax
+import numpy as np
+
+from . import _checks
+
+__all__ = ["local", "graph", "lattice", "from_covariance", "random"]
+
+Pattern = list[list[tuple[int, ...]]]
+
+
+def local(n_qubits: int, max_weight: int) -> Pattern:
+    """Every generator of weight ``1..max_weight``, each with its own parameter.
+
+    Singles come first, then pairs ``(i, j)`` with ``i < j`` in lexicographic order, and so on.
+    ``local(n, 2)`` has ``n(n+1)/2`` gates: the layout of the paper's large models.
+
+    Example:
+        >>> iqpgen.gates.local(3, 2)
+        [[(0,)], [(1,)], [(2,)], [(0, 1)], [(0, 2)], [(1, 2)]]
+    """
+    n_qubits = _checks.check_int("n_qubits", n_qubits, minimum=1)
+    max_weight = _checks.check_int("max_weight", max_weight, minimum=1)
+    if max_weight > n_qubits:
+        raise ValueError(f"max_weight={max_weight} exceeds n_qubits={n_qubits}.")
+    return [
+        [g] for w in range(1, max_weight + 1) for g in itertools.combinations(range(n_qubits), w)
+    ]
+
+
+def _node_index(G: Any) -> dict[Any, int]:
+    nodes = list(G.nodes)
+    if all(isinstance(v, int | np.integer) for v in nodes) and sorted(nodes) == list(
+        range(len(nodes))
+    ):
+        return {v: int(v) for v in nodes}
+    return {v: i for i, v in enumerate(nodes)}
+
+
+def graph(G: Any, distance: int = 1, max_weight: int = 2) -> Pattern:
+    """Gates on a graph's neighbourhoods.
+
+    One single-qubit gate per node, then one gate per set of 2..``max_weight`` nodes that lie
+    pairwise within ``distance`` hops of each other (for ``max_weight=2``: the edges of the
+    graph's ``distance``-th power). Nodes ``0..n-1`` are qubits ``0..n-1``; other node labels
+    are numbered in ``G.nodes`` order.
+
+    Example:
+        >>> import networkx as nx
+        >>> iqpgen.gates.graph(nx.path_graph(3))
+        [[(0,)], [(1,)], [(2,)], [(0, 1)], [(1, 2)]]
+    """
+    import networkx as nx
+
+    if not isinstance(G, nx.Graph):
+        raise TypeError(f"G must be a networkx graph, got {type(G).__name__}.")
+    if G.number_of_nodes() == 0:
+        raise ValueError("G has no nodes.")
+    distance = _checks.check_int("distance", distance, minimum=1)
+    max_weight = _checks.check_int("max_weight", max_weight, minimum=1)
+    index = _node_index(G)
+    H = nx.power(nx.Graph(G), distance) if distance > 1 else nx.Graph(G)
+    H.remove_edges_from(nx.selfloop_edges(H))
+    H = nx.relabel_nodes(H, index)
+    out: Pattern = [[(i,)] for i in range(len(index))]
+    if max_weight == 1:
+        return out
+    groups: list[tuple[int, ...]] = []
+    if max_weight == 2:
+        groups = [tuple(sorted(e)) for e in H.edges]
+    else:
+        for clique in nx.enumerate_all_cliques(H):
+            if len(clique) > max_weight:
+                break
+            if len(clique) >= 2:
+                groups.append(tuple(sorted(clique)))
+    groups.sort(key=lambda g: (len(g), g))
+    return out + [[g] for g in groups]
+
+
+def lattice(
+    rows: int, cols: int, distance: int = 1, periodic: bool = False, diagonal: bool = False
+) -> Pattern:
+    """Gates on a ``rows × cols`` lattice; qubit ``r * cols + c`` sits at row ``r``, column ``c``.
+
+    ``diagonal`` adds the diagonal neighbours (as in the D-Wave Pegasus-like datasets),
+    ``periodic`` wraps the boundaries, ``distance`` counts lattice hops.
+
+    Example:
+        >>> len(iqpgen.gates.lattice(2, 2))  # 4 singles + 4 edges
+        8
+    """
+    import networkx as nx
+
+    rows = _checks.check_int("rows", rows, minimum=1)
+    cols = _checks.check_int("cols", cols, minimum=1)
+    G = nx.Graph()
+    G.add_nodes_from(range(rows * cols))
+    steps = [(0, 1), (1, 0)] + ([(1, 1), (1, -1)] if diagonal else [])
+    for r in range(rows):
+        for c in range(cols):
+            for dr, dc in steps:
+                r2, c2 = r + dr, c + dc
+                if periodic:
+                    r2, c2 = r2 % rows, c2 % cols
+                if 0 <= r2 < rows and 0 <= c2 < cols and (r2, c2) != (r, c):
+                    G.add_edge(r * cols + c, r2 * cols + c2)
+    return graph(G, distance=distance)
+
+
+def from_covariance(X: Any, n_pairs: int, include_singles: bool = True) -> Pattern:
+    """Pair gates on the ``n_pairs`` most strongly correlated pairs of columns of 0/1 data.
+
+    Pairs are ranked by the absolute covariance of the bits; singles on every qubit come first
+    when ``include_singles``.
+
+    Example:
+        >>> X = np.array([[0, 0, 1], [1, 1, 0], [1, 1, 1], [0, 0, 0]])
+        >>> iqpgen.gates.from_covariance(X, 1)
+        [[(0,)], [(1,)], [(2,)], [(0, 1)]]
+    """
+    X = _checks.check_binary_matrix("X", X, min_rows=2)
+    n = X.shape[1]
+    n_pairs = _checks.check_int("n_pairs", n_pairs, minimum=0)
+    if n_pairs > n * (n - 1) // 2:
+        raise ValueError(f"n_pairs={n_pairs} exceeds the {n * (n - 1) // 2} pairs of {n} qubits.")
+    C = np.abs(np.cov(X.astype(np.float64), rowvar=False).reshape(n, n))
+    iu, ju = np.triu_indices(n, 1)
+    order = np.argsort(-C[iu, ju], kind="stable")[:n_pairs]
+    pairs = sorted(zip(iu[order].tolist(), ju[order].tolist(), strict=True))
+    singles = [[(i,)] for i in range(n)] if include_singles else []
+    return singles + [[p] for p in pairs]
+
+
+def random(
+    n_qubits: int, n_gates: int, *, key: jax.Array, min_weight: int = 1, max_weight: int = 2
+) -> Pattern:
+    """``n_gates`` gates, each one generator of uniformly random weight and random qubits.
+
+    Example:
+        >>> len(iqpgen.gates.random(5, 7, key=jax.random.key(0), max_weight=3))
+        7
+    """
+    n_qubits = _checks.check_int("n_qubits", n_qubits, minimum=1)
+    n_gates = _checks.check_int("n_gates", n_gates, minimum=1)
+    min_weight = _checks.check_int("min_weight", min_weight, minimum=1)
+    max_weight = _checks.check_int("max_weight", max_weight, minimum=min_weight)
+    if max_weight > n_qubits:
+        raise ValueError(f"max_weight={max_weight} exceeds n_qubits={n_qubits}.")
+    key = _checks.check_key(key)
+    k_w, k_q = jax.random.split(key)
+    weights = np.asarray(jax.random.randint(k_w, (n_gates,), min_weight, max_weight + 1))
+    order = np.asarray(jax.random.uniform(k_q, (n_gates, n_qubits))).argsort(axis=1)
+    return [[tuple(sorted(order[k, : weights[k]].tolist()))] for k in range(n_gates)]
