@@ -69,10 +69,9 @@ def check_params(circuit: IqpCircuit, params: Any) -> jax.Array:
     dt = jnp.result_type(params)
     if not (jnp.issubdtype(dt, jnp.floating) or jnp.issubdtype(dt, jnp.integer)):
         raise TypeError(f"params must hold real numbers, got dtype {dt}.")
-    out = jnp.asarray(params, dtype=float_dtype(params))
-    if is_concrete(out) and not bool(jnp.isfinite(out).all()):
+    if is_concrete(params) and not np.isfinite(np.asarray(params)).all():
         raise ValueError("params contains NaN or infinity; check the optimiser's learning rate.")
-    return out
+    return jnp.asarray(params, dtype=float_dtype(params))
 
 
 def check_binary_matrix(

@@ -1,0 +1,134 @@
+"""IqpCircuit structure, validation, and the gate layouts."""
+
+import jax
+import networkx as nx
+import numpy as np
+import pytest
+
+import iqpgen
+
+
+def test_pattern_is_normalised_and_attributes_set():
+    c = iqpgen.IqpCircuit(4, [[[0, 1]], [[2], [3]]])
+    assert c.n_qubits == 4 and c.n_params == 2 and c.n_generators == 3
+    assert c.gates == [[(0, 1)], [(2,), (3,)]]
+    assert c.max_weight == 2 and c.is_pairwise and c.spin_sym is False
+    np.testing.assert_array_equal(c.generators, [[0, 1], [2, 4], [3, 4]])
+    np.testing.assert_array_equal(c.gate_of, [0, 1, 1])
+    assert "n_qubits=4" in repr(c)
+
+
+def test_numpy_and_tuple_inputs_accepted():
+    c = iqpgen.IqpCircuit(np.int64(3), (((np.int32(0), 2),),), spin_sym=True)
+    assert c.gates == [[(0, 2)]] and c.spin_sym
+
+
+def test_immutable():
+    c = iqpgen.IqpCircuit(2, [[[0]]])
+    with pytest.raises(AttributeError, match="immutable"):
+        c._n = 3
+    with pytest.raises(AttributeError):
+        c.n_qubits = 5
+
+
+def test_from_arrays_matches_list_form():
+    a = iqpgen.IqpCircuit(5, [[(0, 1)], [(2,), (4,)], [(1, 3, 4)]])
+    b = iqpgen.IqpCircuit.from_arrays(
+        5, np.array([[0, 1, -1], [-1, 2, -1], [4, -1, -1], [1, 3, 4]]), [0, 1, 1, 2]
+    )
+    assert b.gates == a.gates
+    np.testing.assert_array_equal(a.generators, b.generators)
+
+
+def test_pytree_roundtrip():
+    c = iqpgen.IqpCircuit(3, [[(0, 1)], [(2,)]], spin_sym=True)
+    leaves, tree = jax.tree_util.tree_flatten(c)
+    d = jax.tree_util.tree_unflatten(tree, leaves)
+    assert d.gates == c.gates and d.spin_sym and d.n_params == 2
+
+
+@pytest.mark.parametrize(
+    "n,gates,exc,match",
+    [
+        (0, [[[0]]], ValueError, "n_qubits must be at least 1"),
+        (2.0, [[[0]]], TypeError, "n_qubits must be an int"),
+        (3, [[[0, 3]]], ValueError, "outside range"),
+        (3, [[[-2]]], ValueError, "outside range"),
+        (3, [[[1, 1]]], ValueError, "repeats a qubit"),
+        (3, [[[]]], ValueError, "empty generator"),
+        (3, [[]], ValueError, "no generators"),
+        (3, [], ValueError, "gates is empty"),
+        (3, [[0, 1]], TypeError, r"wrap it as \[\[0, 1\]\]"),
+        (3, "01", TypeError, "gates must be a list"),
+        (3, [[["a"]]], TypeError, "integer qubit indices"),
+        (3, [[[0.5]]], TypeError, "integer qubit indices"),
+    ],
+)
+def test_bad_circuits(n, gates, exc, match):
+    with pytest.raises(exc, match=match):
+        iqpgen.IqpCircuit(n, gates)
+
+
+def test_bad_spin_sym_and_from_arrays():
+    with pytest.raises(TypeError, match="spin_sym"):
+        iqpgen.IqpCircuit(2, [[[0]]], spin_sym="yes")
+    with pytest.raises(ValueError, match="gate_of must be an integer array"):
+        iqpgen.IqpCircuit.from_arrays(3, np.array([[0, 1]]), [0, 1])
+    with pytest.raises(ValueError, match="at least one generator"):
+        iqpgen.IqpCircuit.from_arrays(3, np.array([[0, 1]]), [1])
+    with pytest.raises(ValueError, match="2-D integer array"):
+        iqpgen.IqpCircuit.from_arrays(3, np.array([[0.0, 1.0]]))
+
+
+# ------------------------------------------------------------------ gate layouts
+def test_local():
+    g = iqpgen.gates.local(5, 2)
+    assert len(g) == 15 and g[0] == [(0,)] and g[5] == [(0, 1)] and g[-1] == [(3, 4)]
+    assert len(iqpgen.gates.local(6, 3)) == 6 + 15 + 20
+    with pytest.raises(ValueError, match="exceeds n_qubits"):
+        iqpgen.gates.local(2, 3)
+
+
+def test_graph_and_distance_and_weight():
+    G = nx.path_graph(4)
+    assert iqpgen.gates.graph(G) == [[(i,)] for i in range(4)] + [[(0, 1)], [(1, 2)], [(2, 3)]]
+    d2 = iqpgen.gates.graph(G, distance=2)
+    assert [(0, 2)] in d2 and [(0, 3)] not in d2
+    w3 = iqpgen.gates.graph(nx.complete_graph(4), max_weight=3)
+    assert len(w3) == 4 + 6 + 4
+    labelled = iqpgen.gates.graph(nx.relabel_nodes(nx.path_graph(3), {0: "a", 1: "b", 2: "c"}))
+    assert labelled[-1] == [(1, 2)]
+    with pytest.raises(TypeError, match="networkx graph"):
+        iqpgen.gates.graph([[0, 1]])
+
+
+def test_lattice():
+    assert len(iqpgen.gates.lattice(3, 3)) == 9 + 12
+    assert len(iqpgen.gates.lattice(3, 3, diagonal=True)) == 9 + 12 + 8
+    assert len(iqpgen.gates.lattice(3, 3, periodic=True)) == 9 + 18
+    dw = iqpgen.gates.lattice(22, 22, diagonal=True)
+    assert len(dw) == 484 + 2 * 22 * 21 + 2 * 21 * 21
+
+
+def test_from_covariance_picks_correlated_pairs():
+    key = jax.random.key(0)
+    x = np.asarray(jax.random.bernoulli(key, 0.5, (500, 6)), np.uint8)
+    x[:, 4] = x[:, 1]
+    g = iqpgen.gates.from_covariance(x, 1)
+    assert g[-1] == [(1, 4)] and len(g) == 7
+    pairs = iqpgen.gates.from_covariance(x, 2, include_singles=False)
+    assert len(pairs) == 2 and [(1, 4)] in pairs
+    with pytest.raises(ValueError, match="exceeds"):
+        iqpgen.gates.from_covariance(x, 100)
+
+
+def test_random_layout():
+    g = iqpgen.gates.random(6, 50, key=jax.random.key(1), min_weight=2, max_weight=4)
+    weights = [len(gate[0]) for gate in g]
+    assert len(g) == 50 and min(weights) == 2 and max(weights) == 4
+    assert g == iqpgen.gates.random(6, 50, key=jax.random.key(1), min_weight=2, max_weight=4)
+    iqpgen.IqpCircuit(6, g)
+    with pytest.raises(ValueError, match="max_weight must be at least 3"):
+        iqpgen.gates.random(6, 5, key=jax.random.key(0), min_weight=3, max_weight=2)
+    with pytest.raises(TypeError, match="key is required"):
+        iqpgen.gates.random(6, 5, key=None)

@@ -1,0 +1,248 @@
+"""Monte Carlo expval against the exact state vector, across paths, chunks and keys."""
+
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import random_params, tied_circuit
+
+import iqpgen
+from iqpgen.estimator import draw_signs
+
+# 5 sigma per estimate: with ~100 estimates per test the chance of a false failure is ~6e-5.
+K_SIGMA = 5.0
+
+
+@pytest.mark.parametrize("spin_sym", [False, True])
+@pytest.mark.parametrize("max_weight,seed", [(2, 0), (3, 1), (4, 2)])
+def test_expval_matches_state_vector(max_weight, seed, spin_sym, all_ops):
+    n = 6
+    c = tied_circuit(n, max_weight, seed=seed, spin_sym=spin_sym)
+    params = random_params(c, seed)
+    ops = all_ops(n)
+    exact = iqpgen.exact.expval(c, params, ops)
+    est = iqpgen.expval(c, params, ops, key=jax.random.key(seed), n_samples=4000)
+    mean, se = np.asarray(est.mean), np.asarray(est.stderr)
+    if spin_sym:
+        odd = ops.sum(1) % 2 == 1
+        assert np.all(mean[odd] == 0) and np.allclose(exact[odd], 0, atol=1e-12)
+        ok = ~odd
+    else:
+        ok = np.ones(len(ops), bool)
+    assert np.all(np.abs(mean[ok] - exact[ok]) <= K_SIGMA * se[ok] + 1e-6)
+
+
+def _exact_cos_std(c, params, ops):
+    """Standard deviation of cos(phase(a, z)) over the exact z distribution (brute force)."""
+    n = c.n_qubits
+    z = iqpgen.exact.all_bitstrings(n).astype(np.int64)
+    if c.spin_sym:
+        z = z[z.sum(1) % 2 == 0]
+    zp = np.concatenate([z, np.zeros((len(z), 1), np.int64)], 1)
+    gens = np.asarray(c.generators)
+    signs = 1 - 2 * (zp[:, gens].sum(-1) % 2)  # (Z, G)
+    opp = np.concatenate([ops, np.zeros((len(ops), 1), np.uint8)], 1).astype(np.int64)
+    odd = opp[:, gens].sum(-1) % 2  # (ops, G)
+    theta = 2 * np.asarray(params, np.float64)[np.asarray(c.gate_of)]
+    phase = (odd * theta) @ signs.T
+    return np.cos(phase).std(axis=1)
+
+
+@pytest.mark.parametrize("spin_sym", [False, True])
+def test_stderr_is_honest(spin_sym, all_ops):
+    n, n_samples = 5, 400
+    c = tied_circuit(n, 3, seed=7, spin_sym=spin_sym)
+    params = random_params(c, 7)
+    ops = all_ops(n)
+    if spin_sym:
+        ops = ops[ops.sum(1) % 2 == 0]
+    exact = iqpgen.exact.expval(c, params, ops)
+    true_se = _exact_cos_std(c, params, ops) / np.sqrt(n_samples)
+    means, ses = [], []
+    for seed in range(40):
+        e = iqpgen.expval(c, params, ops, key=jax.random.key(100 + seed), n_samples=n_samples)
+        means.append(np.asarray(e.mean))
+        ses.append(np.asarray(e.stderr))
+    means, ses = np.array(means), np.array(ses)
+    # The reported stderr estimates the true one: mean over 40 runs within 5%.
+    keep = true_se > 1e-3
+    np.testing.assert_allclose(ses.mean(0)[keep], true_se[keep], rtol=0.05)
+    # Standardised errors have unit variance: chi2 with 40*len(ops) dof, 5 sigma band.
+    zs = ((means - exact) / true_se)[:, keep]
+    dof = zs.size
+    assert abs((zs**2).sum() - dof) < 5 * np.sqrt(2 * dof)
+
+
+@pytest.mark.parametrize("spin_sym", [False, True])
+def test_pairwise_and_generic_paths_agree(spin_sym, all_ops):
+    c = tied_circuit(7, 2, seed=3, spin_sym=spin_sym)
+    params = random_params(c, 3)
+    ops = all_ops(7)
+    key = jax.random.key(11)
+    a = iqpgen.expval_pairwise(c, params, ops, key=key, n_samples=300)
+    b = iqpgen.expval_generic(c, params, ops, key=key, n_samples=300)
+    auto = iqpgen.expval(c, params, ops, key=key, n_samples=300)
+    np.testing.assert_allclose(a.mean, b.mean, atol=2e-5)
+    np.testing.assert_allclose(a.stderr, b.stderr, atol=2e-5)
+    np.testing.assert_array_equal(auto.mean, a.mean)
+
+
+def test_sparse_and_dense_pair_fields_agree():
+    import networkx as nx
+
+    G = nx.cycle_graph(40)  # 80 generators on 40 qubits: the sparse field is used
+    c = iqpgen.IqpCircuit(40, iqpgen.gates.graph(G))
+    dense = iqpgen.IqpCircuit(40, iqpgen.gates.graph(G) + [[(0, 20)]] * 0)
+    params = random_params(c, 1)
+    ops = np.asarray(jax.random.bernoulli(jax.random.key(2), 0.1, (50, 40)), np.uint8)
+    key = jax.random.key(0)
+    sparse = iqpgen.expval_pairwise(c, params, ops, key=key, n_samples=200)
+    generic = iqpgen.expval_generic(dense, params, ops, key=key, n_samples=200)
+    np.testing.assert_allclose(sparse.mean, generic.mean, atol=2e-5)
+
+
+def test_chunk_size_changes_memory_not_numbers(all_ops):
+    for mw in (2, 3):
+        c = tied_circuit(6, mw, seed=5)
+        params = random_params(c, 5)
+        ops = all_ops(6)
+        key = jax.random.key(3)
+        ref = iqpgen.expval(c, params, ops, key=key, n_samples=500)
+        for chunk in (1, 7, 64):
+            e = iqpgen.expval(c, params, ops, key=key, n_samples=500, chunk_size=chunk)
+            np.testing.assert_allclose(e.mean, ref.mean, rtol=0, atol=1e-6)
+            np.testing.assert_allclose(e.stderr, ref.stderr, rtol=0, atol=1e-6)
+
+
+def test_same_key_same_numbers_and_new_key_new_numbers():
+    c = iqpgen.IqpCircuit(4, iqpgen.gates.local(4, 2))
+    params = jnp.full(c.n_params, 0.3)
+    ops = [[1, 1, 0, 0], [0, 1, 1, 1]]
+    a = iqpgen.expval(c, params, ops, key=jax.random.key(0))
+    b = iqpgen.expval(c, params, ops, key=jax.random.key(0))
+    d = iqpgen.expval(c, params, ops, key=jax.random.key(1))
+    np.testing.assert_array_equal(a.mean, b.mean)
+    assert not np.array_equal(a.mean, d.mean)
+
+
+def test_spin_sym_samples_have_even_weight():
+    s = draw_signs(jax.random.key(0), 1000, 7, True, jnp.float32)
+    assert np.all(((1 - np.asarray(s)) / 2).sum(0) % 2 == 0)
+
+
+def test_float64_params_give_float64_results():
+    c = iqpgen.IqpCircuit(3, iqpgen.gates.local(3, 2))
+    with jax.enable_x64(True):
+        e = iqpgen.expval(c, np.full(6, 0.2), [[1, 0, 1]], key=jax.random.key(0))
+        assert e.mean.dtype == jnp.float64
+    e = iqpgen.expval(c, jnp.full(6, 0.2), [[1, 0, 1]], key=jax.random.key(0))
+    assert e.mean.dtype == jnp.float32
+
+
+def test_circuit_is_traced_not_baked_in():
+    """Two circuits of the same shape share one compilation: their arrays are traced."""
+    traces = []
+
+    @jax.jit
+    def f(circuit, params):
+        traces.append(1)
+        ops = jnp.eye(circuit.n_qubits, dtype=jnp.int32)[:2]
+        from iqpgen.estimator import _traced_supports, estimate_from_moments, moments
+
+        s1, s2 = moments(
+            circuit,
+            params,
+            _traced_supports(ops, circuit.n_qubits),
+            jax.random.key(0),
+            n_samples=100,
+        )
+        return estimate_from_moments(s1, s2, 100).mean
+
+    a = iqpgen.IqpCircuit(4, [[(0, 1)], [(2,)], [(1, 3)]])
+    b = iqpgen.IqpCircuit(4, [[(2, 3)], [(0,)], [(0, 2)]])
+    p = jnp.array([0.1, 0.2, 0.3])
+    ra, rb = f(a, p), f(b, p)
+    assert len(traces) == 1
+    assert not np.allclose(ra, rb)
+    np.testing.assert_allclose(
+        rb,
+        iqpgen.expval(b, p, np.eye(4, dtype=int)[:2], key=jax.random.key(0), n_samples=100).mean,
+        atol=1e-6,
+    )
+
+
+def test_traced_ops_match_concrete_ops():
+    c = tied_circuit(5, 2, seed=9)
+    p = random_params(c, 9)
+    ops = np.asarray(jax.random.bernoulli(jax.random.key(1), 0.4, (20, 5)), np.uint8)
+    key = jax.random.key(4)
+    ref = iqpgen.expval(c, p, ops, key=key, n_samples=100)
+    traced = jax.jit(lambda o: iqpgen.expval(c, p, o, key=key, n_samples=100).mean)(ops)
+    np.testing.assert_allclose(traced, ref.mean, atol=1e-5)
+
+
+def test_gradient_matches_finite_differences():
+    c = tied_circuit(5, 2, seed=2)
+    p = random_params(c, 2).astype(jnp.float32)
+    ops = np.asarray(jax.random.bernoulli(jax.random.key(3), 0.5, (30, 5)), np.uint8)
+    key = jax.random.key(5)
+
+    def f(q):
+        return jnp.sum(iqpgen.expval(c, q, ops, key=key, n_samples=200).mean ** 2)
+
+    g = jax.grad(f)(p)
+    eps = 1e-2
+    for i in range(0, c.n_params, 3):
+        d = jnp.zeros_like(p).at[i].set(eps)
+        fd = (f(p + d) - f(p - d)) / (2 * eps)
+        assert abs(float(g[i]) - float(fd)) < 2e-3 + 2e-2 * abs(float(fd))
+
+
+def test_import_does_not_load_pennylane_or_flax_or_touch_config():
+    import subprocess
+
+    code = (
+        "import jax; before = dict(jax.config.values); import iqpgen, sys;"
+        "assert 'pennylane' not in sys.modules, 'pennylane';"
+        "assert 'flax' not in sys.modules, 'flax';"
+        "assert dict(jax.config.values) == before, 'config'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------------- bad input
+def _c():
+    return iqpgen.IqpCircuit(3, iqpgen.gates.local(3, 2))
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(params=np.zeros(5)), ValueError, "params has shape"),
+        (dict(params=np.array([np.nan] * 6)), ValueError, "params contains NaN"),
+        (dict(ops=[[1, 0]]), ValueError, "ops has 2 columns"),
+        (dict(ops=[[1, 0, 2]]), ValueError, "only 0 and 1"),
+        (dict(ops=[[1, -1, 1]]), ValueError, "±1 spins"),
+        (dict(ops=[1, 0, 1]), ValueError, "must be 2-D"),
+        (dict(ops=np.zeros((0, 3))), ValueError, "at least 1 operators"),
+        (dict(ops=[["a", "b", "c"]]), TypeError, "numbers"),
+        (dict(n_samples=1), ValueError, "n_samples must be at least 2"),
+        (dict(n_samples=10.0), TypeError, "n_samples must be an int"),
+        (dict(key=0), TypeError, "jax.random.key"),
+        (dict(key=None), TypeError, "key is required"),
+        (dict(circuit="c"), TypeError, "circuit must be an iqpgen.IqpCircuit"),
+    ],
+)
+def test_expval_bad_input(kwargs, exc, match):
+    args = dict(circuit=_c(), params=np.zeros(6), ops=[[1, 0, 1]], key=jax.random.key(0))
+    args.update(kwargs)
+    with pytest.raises(exc, match=match):
+        iqpgen.expval(args.pop("circuit"), args.pop("params"), args.pop("ops"), **args)
+
+
+def test_pairwise_path_rejects_heavy_generators():
+    c = iqpgen.IqpCircuit(3, [[(0, 1, 2)]])
+    with pytest.raises(ValueError, match="weight <= 2"):
+        iqpgen.expval_pairwise(c, np.zeros(1), [[1, 0, 0]], key=jax.random.key(0))
