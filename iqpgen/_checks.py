@@ -109,6 +109,6 @@ def check_binary_matrix(
                 f"{name} holds ±1 spins; iqpgen expects 0/1 bits. Convert with (1 - x) // 2 "
                 "(spin +1 -> 0) or (x + 1) // 2 (spin +1 -> 1)."
             )
-        bad = x[~np.isin(x, (0, 1))].ravel()[0]
+        bad = x[~np.isin(x, (0, 1))].ravel()[0].item()
         raise ValueError(f"{name} must hold only 0 and 1, found {bad!r}.")
     return x.astype(np.uint8)

@@ -172,6 +172,53 @@ def auto_chunk(n_ops: int, width: int, n_samples: int) -> int:
     return int(max(1, min(n_ops, _CHUNK_ELEMENTS // max(1, width * n_samples))))
 
 
+def phase_function(circuit: IqpCircuit, params: jax.Array, st: jax.Array, path: str = "auto"):
+    """A function mapping padded supports ``(c, w)`` to phases ``(c, n_samples)``.
+
+    ``st`` holds the signs of the samples, ``(n_qubits, n_samples)``. Work shared by all
+    operators (the product ``J·S`` on the pairwise path) is done once, here.
+    """
+    n_samples = st.shape[1]
+    dtype = st.dtype
+    if path == "auto":
+        path = "pairwise" if circuit.is_pairwise else "generic"
+    if path == "pairwise":
+        if not circuit.is_pairwise:
+            raise ValueError(
+                f"the pairwise path needs generators of weight <= 2; this circuit has weight "
+                f"{circuit.max_weight}. Use expval_generic or expval."
+            )
+        jp = pair_matrix(circuit, params)
+        zero = jnp.zeros((1, n_samples), dtype)
+        stp = jnp.concatenate([st, zero])
+        mtp = jnp.concatenate([_field(circuit, params, jp, st), zero])
+        return lambda supp: _pairwise_phase(jp, stp, mtp, supp)
+    if path == "generic":
+        sp1 = jnp.concatenate([st, jnp.ones((1, n_samples), dtype)])
+        return lambda supp: _generic_phase(circuit, params, sp1, supp)
+    raise ValueError(f"path must be 'auto', 'pairwise' or 'generic', got {path!r}.")
+
+
+def cos_sums(phase, supp: jax.Array, *, n_qubits: int, spin_sym: bool, chunk_size=None):
+    """Sums ``Σ_z c`` and ``Σ_z c²`` of ``c = cos(phase)`` for each operator, in chunks.
+
+    The spin_sym factor ``[|a| even]`` is applied.
+    """
+
+    def per_chunk(s):
+        c = jnp.cos(phase(s))
+        return jnp.sum(c, axis=1), jnp.sum(c * c, axis=1)
+
+    n_ops, width = supp.shape
+    n_samples = jax.eval_shape(phase, supp[:1]).shape[1]
+    chunk = chunk_size or auto_chunk(n_ops, width, n_samples)
+    s1, s2 = _chunked(per_chunk, supp, chunk, n_qubits)
+    if spin_sym:
+        even = (jnp.sum(supp < n_qubits, axis=1) % 2 == 0).astype(s1.dtype)
+        s1, s2 = s1 * even, s2 * even
+    return s1, s2
+
+
 def moments(
     circuit: IqpCircuit,
     params: jax.Array,
@@ -187,42 +234,11 @@ def moments(
     ``supp`` holds padded supports ``(n_ops, w)`` (padding ``n_qubits``); the spin_sym factor
     ``[|a| even]`` is applied. Differentiable in ``params``; usable under jit.
     """
-    n = circuit.n_qubits
-    dtype = params.dtype
-    st = draw_signs(key, n_samples, n, circuit.spin_sym, dtype)
-    if path == "auto":
-        path = "pairwise" if circuit.is_pairwise else "generic"
-    if path == "pairwise":
-        if not circuit.is_pairwise:
-            raise ValueError(
-                f"the pairwise path needs generators of weight <= 2; this circuit has weight "
-                f"{circuit.max_weight}. Use expval_generic or expval."
-            )
-        jp = pair_matrix(circuit, params)
-        zero = jnp.zeros((1, n_samples), dtype)
-        stp = jnp.concatenate([st, zero])
-        mtp = jnp.concatenate([_field(circuit, params, jp, st), zero])
-
-        def phase(s):
-            return _pairwise_phase(jp, stp, mtp, s)
-    elif path == "generic":
-        sp1 = jnp.concatenate([st, jnp.ones((1, n_samples), dtype)])
-
-        def phase(s):
-            return _generic_phase(circuit, params, sp1, s)
-    else:
-        raise ValueError(f"path must be 'auto', 'pairwise' or 'generic', got {path!r}.")
-
-    def per_chunk(s):
-        c = jnp.cos(phase(s))
-        return jnp.sum(c, axis=1), jnp.sum(c * c, axis=1)
-
-    chunk = chunk_size or auto_chunk(supp.shape[0], supp.shape[1], n_samples)
-    s1, s2 = _chunked(per_chunk, supp, chunk, n)
-    if circuit.spin_sym:
-        even = (jnp.sum(supp < n, axis=1) % 2 == 0).astype(dtype)
-        s1, s2 = s1 * even, s2 * even
-    return s1, s2
+    st = draw_signs(key, n_samples, circuit.n_qubits, circuit.spin_sym, params.dtype)
+    phase = phase_function(circuit, params, st, path)
+    return cos_sums(
+        phase, supp, n_qubits=circuit.n_qubits, spin_sym=circuit.spin_sym, chunk_size=chunk_size
+    )
 
 
 def estimate_from_moments(s1: jax.Array, s2: jax.Array, n_samples: int) -> Estimate:

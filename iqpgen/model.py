@@ -1,0 +1,453 @@
+"""``IqpModel``: the scikit-learn style front door (fit / score / sample / save / load / export)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+
+from . import _checks, exact, gates, init, mmd, train
+from ._version import __version__
+from .circuit import IqpCircuit
+from .estimator import Estimate, expval
+
+__all__ = ["IqpModel", "MODEL_FORMAT"]
+
+MODEL_FORMAT = 1
+_KIND = "iqpgen.IqpModel"
+
+
+def _key_from(random_state: Any) -> jax.Array:
+    if random_state is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+        return jax.random.key(seed)
+    if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be >= 0, got {random_state}.")
+        return jax.random.key(int(random_state))
+    try:
+        return _checks.check_key(random_state, "random_state")
+    except TypeError:
+        raise TypeError(
+            f"random_state must be None, an int seed or a JAX key, got {random_state!r}."
+        ) from None
+
+
+def _number(name: str, value: Any, *, low: float, low_open: bool = True, high=None) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number, got {value!r}.")
+    v = float(value)
+    bad = not math.isfinite(v) or (v <= low if low_open else v < low)
+    if high is not None and v >= high:
+        bad = True
+    if bad:
+        rng = f"({low}, {high})" if high is not None else (f"> {low}" if low_open else f">= {low}")
+        raise ValueError(f"{name} must be {rng}, got {value!r}.")
+    return v
+
+
+class IqpModel(DensityMixin, BaseEstimator):
+    """An IQP circuit trained as a generative model of binary data by minimising MMD².
+
+    Args:
+        gates: a gate pattern (see :class:`iqpgen.IqpCircuit`); ``None`` means
+            ``iqpgen.gates.local(n, max_weight)`` with ``n`` from the data.
+        max_weight: largest generator weight when ``gates`` is None.
+        spin_sym: start from ``(|0…0⟩+|1…1⟩)/√2`` (for data symmetric under a global flip).
+        sigma: kernel bandwidth, a list of them (losses averaged), or ``"auto"``
+            (:func:`iqpgen.mmd.sigma_heuristic` on the training data).
+        n_ops, n_samples: operators and circuit samples per loss estimate.
+        learning_rate: Adam's step size (ignored when ``optimizer`` is given).
+        optimizer: an optax ``GradientTransformation``.
+        max_steps: training steps.
+        patience: early stopping after this many steps without improvement.
+        validation_fraction: fraction of ``X`` held out for validation (early stopping and
+            best-parameter selection).
+        init: ``"data"`` (:func:`iqpgen.init.from_data`), ``"normal"``, or an array of angles.
+        init_scale: ``scale`` of the data init, or ``std`` of the normal one (default 0.01).
+        random_state: int seed, JAX key or None; a seed makes ``fit`` reproducible.
+        verbose: progress bar on a terminal.
+
+    Fitted attributes: ``circuit_``, ``params_``, ``sigma_`` (tuple of floats), ``history_``
+    (:class:`iqpgen.train.History`), ``n_features_in_``.
+
+    Example:
+        >>> import numpy as np, iqpgen
+        >>> X = np.random.default_rng(0).integers(0, 2, (200, 6))
+        >>> model = iqpgen.IqpModel(max_steps=20, random_state=0, verbose=False).fit(X)
+        >>> model.sample(3).shape
+        (3, 6)
+    """
+
+    def __init__(
+        self,
+        gates: Any = None,
+        max_weight: int = 2,
+        spin_sym: bool = False,
+        sigma: Any = "auto",
+        n_ops: int = 1000,
+        n_samples: int = 1000,
+        learning_rate: float = 1e-3,
+        optimizer: Any = None,
+        max_steps: int = 2000,
+        patience: int | None = None,
+        validation_fraction: float = 0.0,
+        init: Any = "data",
+        init_scale: float | None = None,
+        random_state: Any = None,
+        verbose: bool = True,
+    ) -> None:
+        self.gates = gates
+        self.max_weight = max_weight
+        self.spin_sym = spin_sym
+        self.sigma = sigma
+        self.n_ops = n_ops
+        self.n_samples = n_samples
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.max_steps = max_steps
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.init = init
+        self.init_scale = init_scale
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ helpers
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise ValueError("this IqpModel is not fitted yet; call fit(X) or IqpModel.load(path).")
+
+    def _check_X(self, X: Any, name: str = "X", min_rows: int = 2) -> np.ndarray:
+        n = getattr(self, "n_features_in_", None)
+        X = _checks.check_binary_matrix(name, X, min_rows=min_rows, what="rows")
+        if n is not None and X.shape[1] != n:
+            raise ValueError(f"{name} has {X.shape[1]} columns but the model was fitted on {n}.")
+        return X
+
+    def _resolve_sigma(self, sigma: Any, X: np.ndarray) -> tuple[float, ...]:
+        if isinstance(sigma, str):
+            if sigma != "auto":
+                raise ValueError(f"sigma must be 'auto', a float > 0 or a list, got {sigma!r}.")
+            return tuple(mmd.sigma_heuristic(X))
+        return mmd._as_sigmas(sigma)
+
+    def _validate_hyperparameters(self) -> None:
+        _checks.check_int("max_weight", self.max_weight, minimum=1)
+        _checks.check_int("n_ops", self.n_ops, minimum=1)
+        _checks.check_int("n_samples", self.n_samples, minimum=2)
+        _checks.check_int("max_steps", self.max_steps, minimum=0)
+        if self.patience is not None:
+            _checks.check_int("patience", self.patience, minimum=1)
+        if not isinstance(self.spin_sym, bool | np.bool_):
+            raise TypeError(f"spin_sym must be True or False, got {self.spin_sym!r}.")
+        if self.optimizer is None:
+            _number("learning_rate", self.learning_rate, low=0.0)
+        elif not hasattr(self.optimizer, "update"):
+            raise TypeError(f"optimizer must be an optax transformation, got {self.optimizer!r}.")
+        _number("validation_fraction", self.validation_fraction, low=0.0, low_open=False, high=1.0)
+        if self.init_scale is not None:
+            _number("init_scale", self.init_scale, low=0.0, low_open=False)
+        if not isinstance(self.sigma, str):
+            mmd._as_sigmas(self.sigma)
+
+    def _build_circuit(self, n: int) -> IqpCircuit:
+        if self.gates is None:
+            if self.max_weight > n:
+                raise ValueError(f"max_weight={self.max_weight} exceeds the data's {n} columns.")
+            return IqpCircuit(n, gates.local(n, self.max_weight), spin_sym=bool(self.spin_sym))
+        if isinstance(self.gates, IqpCircuit):
+            if self.gates.n_qubits != n:
+                raise ValueError(f"gates is a circuit on {self.gates.n_qubits} qubits; X has {n}.")
+            return self.gates
+        return IqpCircuit(n, self.gates, spin_sym=bool(self.spin_sym))
+
+    def _initial_params(self, circuit: IqpCircuit, X: np.ndarray, key: jax.Array) -> jax.Array:
+        if isinstance(self.init, str):
+            if self.init == "data":
+                return init.from_data(circuit, X, scale=self.init_scale)
+            if self.init == "normal":
+                std = 0.01 if self.init_scale is None else self.init_scale
+                return init.normal(circuit, key=key, std=std)
+            raise ValueError(f"init must be 'data', 'normal' or an array, got {self.init!r}.")
+        return _checks.check_params(circuit, self.init).astype(jnp.float32)
+
+    def _loss_kwargs(self, sigmas: tuple[float, ...]) -> dict:
+        return dict(sigmas=sigmas, n_ops=int(self.n_ops), n_samples=int(self.n_samples))
+
+    # ---------------------------------------------------------------------- fit
+    def fit(
+        self,
+        X: Any,
+        X_val: Any = None,
+        *,
+        checkpoint: str | None = None,
+        checkpoint_every: int = 100,
+    ) -> IqpModel:
+        """Train on the 0/1 matrix ``X`` ``(m, n)``; returns ``self``.
+
+        Args:
+            X: training data, 0/1, at least 2 rows.
+            X_val: validation data (overrides ``validation_fraction``).
+            checkpoint: path of a checkpoint file; an interrupted fit called again with the
+                same path, data and settings resumes where it stopped and ends with the same
+                parameters as an uninterrupted one.
+            checkpoint_every: steps between checkpoints.
+        """
+        self._validate_hyperparameters()
+        for attr in ("n_features_in_", "params_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+        X = self._check_X(X)
+        key = _key_from(self.random_state)
+        k_split, k_init, k_train, k_val = jax.random.split(key, 4)
+        if X_val is not None:
+            X_val = _checks.check_binary_matrix("X_val", X_val, n_cols=X.shape[1], min_rows=2)
+        elif self.validation_fraction > 0:
+            n_val = int(round(self.validation_fraction * X.shape[0]))
+            if n_val < 2 or X.shape[0] - n_val < 2:
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} leaves {n_val} validation "
+                    f"and {X.shape[0] - n_val} training rows; each needs at least 2."
+                )
+            perm = np.asarray(jax.random.permutation(k_split, X.shape[0]))
+            X_val, X = X[perm[:n_val]], X[perm[n_val:]]
+        circuit = self._build_circuit(X.shape[1])
+        sigmas = self._resolve_sigma(self.sigma, X)
+        params0 = self._initial_params(circuit, X, k_init)
+        import optax
+
+        optimizer = self.optimizer or optax.adam(float(self.learning_rate))
+        kw = self._loss_kwargs(sigmas)
+
+        def loss_fn(params, k, circ, data):
+            return mmd.loss_from_packed(circ, params, data, k, **kw)
+
+        val_fn = val_args = None
+        if X_val is not None:
+
+            def val_fn(params, circ, data):
+                return mmd.loss_from_packed(circ, params, data, k_val, **kw)
+
+            val_args = (circuit, mmd.pack_data(X_val))
+        meta = {
+            "n_qubits": circuit.n_qubits,
+            "n_params": circuit.n_params,
+            "sigmas": list(sigmas),
+            "n_rows": int(X.shape[0]),
+            "data_sum": int(X.sum()),
+            "n_ops": int(self.n_ops),
+            "n_samples": int(self.n_samples),
+        }
+        result = train.run(
+            loss_fn,
+            params0,
+            optimizer,
+            key=k_train,
+            n_steps=int(self.max_steps),
+            args=(circuit, mmd.pack_data(X)),
+            val_fn=val_fn,
+            val_args=val_args or (),
+            patience=self.patience,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+            checkpoint_meta=meta,
+            verbose=bool(self.verbose),
+        )
+        self.circuit_ = circuit
+        self.params_ = result.params
+        self.sigma_ = sigmas
+        self.history_ = result.history
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    # --------------------------------------------------------------- evaluation
+    def _eval_key(self, random_state: Any, tag: int) -> jax.Array:
+        if random_state is None:
+            random_state = self.random_state if self.random_state is not None else 0
+        return jax.random.fold_in(_key_from(random_state), tag)
+
+    def mmd(self, X: Any, sigma: Any = None, *, random_state: Any = None) -> float:
+        """Unbiased MMD² estimate between the model and ``X`` (at ``sigma_`` by default)."""
+        self._check_fitted()
+        X = self._check_X(X)
+        sigmas = self.sigma_ if sigma is None else mmd._as_sigmas(sigma)
+        loss = mmd._loss_jit(
+            self.circuit_,
+            self.params_,
+            mmd.pack_data(X),
+            self._eval_key(random_state, 1),
+            **self._loss_kwargs(tuple(sigmas)),
+        )
+        return float(loss)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """``−MMD²`` estimate on ``X`` at ``sigma_``: higher is better."""
+        return -self.mmd(X)
+
+    def expval(self, ops: Any, n_samples: int = 10_000, *, random_state: Any = None) -> Estimate:
+        """Monte Carlo ``⟨Z_a⟩`` for each row of the 0/1 matrix ``ops``."""
+        self._check_fitted()
+        return expval(
+            self.circuit_,
+            self.params_,
+            ops,
+            key=self._eval_key(random_state, 2),
+            n_samples=n_samples,
+        )
+
+    def probs(self) -> np.ndarray:
+        """Exact output probabilities (up to 20 qubits)."""
+        self._check_fitted()
+        return exact.probs(self.circuit_, self.params_)
+
+    def sample(
+        self,
+        n_samples: int = 1,
+        random_state: Any = None,
+        *,
+        device: Any = None,
+        **device_kwargs: Any,
+    ) -> np.ndarray:
+        """Draw samples ``(n_samples, n)`` of 0/1.
+
+        Without ``device``: exact sampling from the state vector (up to 20 qubits). With
+        ``device`` (a PennyLane device name or object, e.g. ``"lightning.qubit"`` or a hardware
+        plugin's device): samples from the exported circuit run there.
+        """
+        self._check_fitted()
+        n_samples = _checks.check_int("n_samples", n_samples, minimum=1)
+        if device is None:
+            if self.circuit_.n_qubits > exact.MAX_QUBITS:
+                raise ValueError(
+                    f"exact sampling is limited to {exact.MAX_QUBITS} qubits; this model has "
+                    f"{self.circuit_.n_qubits}. Sampling large IQP circuits is what quantum "
+                    "hardware is for: use model.sample(n, device=...) with a PennyLane device, or "
+                    "export with model.to_pennylane() / model.to_qasm()."
+                )
+            return exact.sample(
+                self.circuit_, self.params_, n_samples, key=self._eval_key(random_state, 3)
+            )
+        seed = random_state if isinstance(random_state, int | np.integer) else None
+        node = self.qnode(device=device, shots=n_samples, seed=seed, **device_kwargs)
+        return np.asarray(node(), dtype=np.uint8)
+
+    # -------------------------------------------------------------------- export
+    def to_pennylane(self, **kwargs: Any):
+        """The trained circuit as a PennyLane quantum function (see :mod:`iqpgen.export`)."""
+        from . import export
+
+        self._check_fitted()
+        return export.to_pennylane(self.circuit_, self.params_, **kwargs)
+
+    def qnode(self, **kwargs: Any):
+        """A QNode of the trained circuit (see :func:`iqpgen.export.qnode`)."""
+        from . import export
+
+        self._check_fitted()
+        return export.qnode(self.circuit_, self.params_, **kwargs)
+
+    def to_qasm(self) -> str:
+        """The trained circuit as an OpenQASM 2.0 program."""
+        from . import export
+
+        self._check_fitted()
+        return export.to_qasm(self.circuit_, self.params_)
+
+    # -------------------------------------------------------------- save / load
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fitted model to one ``.npz`` file (arrays plus JSON; no pickle), atomically."""
+        self._check_fitted()
+        params = self.get_params()
+        params["optimizer"] = None if self.optimizer is None else repr(self.optimizer)
+        params["init"] = self.init if isinstance(self.init, str) else "array"
+        params["random_state"] = (
+            self.random_state if isinstance(self.random_state, int | type(None)) else None
+        )
+        if params["gates"] is not None:
+            params["gates"] = "circuit"
+        meta = {
+            "kind": _KIND,
+            "format": MODEL_FORMAT,
+            "iqpgen_version": __version__,
+            "n_qubits": self.circuit_.n_qubits,
+            "n_params": self.circuit_.n_params,
+            "spin_sym": self.circuit_.spin_sym,
+            "sigma_": list(self.sigma_),
+            "n_features_in_": int(self.n_features_in_),
+            "hyperparameters": params,
+            "history": {
+                "best_step": self.history_.best_step,
+                "stopped_early": self.history_.stopped_early,
+                "seconds": self.history_.seconds,
+            },
+        }
+        train._atomic_savez(
+            os.fspath(path),
+            meta=np.array(json.dumps(meta)),
+            params=np.asarray(self.params_),
+            generators=np.asarray(self.circuit_.generators),
+            gate_of=np.asarray(self.circuit_.gate_of),
+            loss=self.history_.loss,
+            val_step=self.history_.val_step,
+            val_loss=self.history_.val_loss,
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> IqpModel:
+        """Read a model written by :meth:`save`."""
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no model file at {path!r}.")
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                arrays = {k: f[k] for k in f.files}
+            meta = json.loads(str(arrays["meta"]))
+        except Exception as err:
+            raise ValueError(f"{path!r} is not a readable iqpgen model file ({err}).") from err
+        if not isinstance(meta, dict) or meta.get("kind") != _KIND:
+            raise ValueError(f"{path!r} is not an iqpgen model file (wrong kind).")
+        if meta.get("format") != MODEL_FORMAT:
+            raise ValueError(
+                f"{path!r} has model format {meta.get('format')}; this iqpgen reads format "
+                f"{MODEL_FORMAT}."
+            )
+        try:
+            n = int(meta["n_qubits"])
+            gens = arrays["generators"].astype(np.int64)
+            circuit = IqpCircuit.from_arrays(
+                n,
+                np.where(gens >= n, -1, gens),
+                arrays["gate_of"],
+                n_params=int(meta["n_params"]),
+                spin_sym=bool(meta["spin_sym"]),
+            )
+            params = _checks.check_params(circuit, arrays["params"])
+            hp = dict(meta["hyperparameters"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{path!r} is a corrupt iqpgen model file ({err}).") from err
+        hp["optimizer"] = None
+        if hp.get("init") == "array":
+            hp["init"] = "data"
+        hp["gates"] = circuit
+        model = cls(**hp)
+        model.circuit_ = circuit
+        model.params_ = params
+        model.sigma_ = tuple(meta["sigma_"])
+        model.n_features_in_ = int(meta["n_features_in_"])
+        h = meta.get("history", {})
+        model.history_ = train.History(
+            loss=arrays.get("loss", np.zeros(0)),
+            val_step=arrays.get("val_step", np.zeros(0, np.int64)),
+            val_loss=arrays.get("val_loss", np.zeros(0)),
+            best_step=int(h.get("best_step", 0)),
+            stopped_early=bool(h.get("stopped_early", False)),
+            seconds=float(h.get("seconds", 0.0)),
+        )
+        return model

@@ -1,0 +1,216 @@
+"""MMD² estimator against the exact state vector; gradients against finite differences."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import random_params, tied_circuit
+
+import iqpgen
+from iqpgen import mmd
+
+
+def _data(n, m=60, seed=3, p=0.3):
+    return np.asarray(jax.random.bernoulli(jax.random.key(seed), p, (m, n)), np.uint8)
+
+
+@pytest.mark.parametrize("spin_sym", [False, True])
+@pytest.mark.parametrize("sigma", [0.8, 2.0, [0.7, 1.5]])
+def test_mmd_loss_is_unbiased_against_exact(sigma, spin_sym):
+    c = tied_circuit(6, 2, seed=1, spin_sym=spin_sym)
+    p = random_params(c, 1)
+    X = _data(6)
+    exact = mmd.exact(c, p, X, sigma)
+    vals = np.array(
+        [
+            float(
+                iqpgen.mmd_loss(
+                    c, p, X, key=jax.random.key(i), sigma=sigma, n_ops=200, n_samples=200
+                )
+            )
+            for i in range(40)
+        ]
+    )
+    se = vals.std(ddof=1) / np.sqrt(len(vals))
+    assert abs(vals.mean() - exact) < 5 * se
+
+
+def test_mmd_loss_generic_path_is_unbiased():
+    c = tied_circuit(5, 3, seed=2)
+    p = random_params(c, 2)
+    X = _data(5, seed=4)
+    exact = mmd.exact(c, p, X, 1.0)
+    vals = np.array(
+        [
+            float(
+                iqpgen.mmd_loss(c, p, X, key=jax.random.key(i), sigma=1.0, n_ops=100, n_samples=100)
+            )
+            for i in range(40)
+        ]
+    )
+    assert abs(vals.mean() - exact) < 5 * vals.std(ddof=1) / np.sqrt(len(vals))
+
+
+def test_wires_give_the_marginal_mmd():
+    c = tied_circuit(6, 2, seed=5)
+    p = random_params(c, 5)
+    X = _data(6, seed=6)
+    wires = [0, 2, 3]
+    # Exact MMD of the marginal on `wires`: marginalise both distributions.
+    q = iqpgen.exact.probs(c, p).reshape([2] * 6).sum(axis=(1, 4, 5)).ravel()
+    idx = X[:, wires].astype(int) @ np.array([4, 2, 1])
+    F = iqpgen.exact.walsh_hadamard(np.bincount(idx, minlength=8).astype(float))
+    zq = iqpgen.exact.walsh_hadamard(q)
+    m = len(X)
+    w = mmd._op_weights(3, 1.0)
+    exact = w @ (zq * zq - 2 * zq * F / m + (F * F - m) / (m * (m - 1)))
+    vals = np.array(
+        [
+            float(
+                iqpgen.mmd_loss(
+                    c, p, X, key=jax.random.key(i), sigma=1.0, n_ops=100, n_samples=200, wires=wires
+                )
+            )
+            for i in range(40)
+        ]
+    )
+    assert abs(vals.mean() - exact) < 5 * vals.std(ddof=1) / np.sqrt(len(vals))
+
+
+def test_gradient_matches_finite_differences():
+    c = tied_circuit(5, 2, seed=7)
+    p = random_params(c, 7)
+    X = _data(5, seed=8)
+    f = jax.jit(
+        functools.partial(mmd.loss_from_packed, sigmas=(1.0,), n_ops=300, n_samples=300),
+    )
+    data = mmd.pack_data(X)
+    key = jax.random.key(9)
+    g = jax.grad(lambda q: f(c, q, data, key))(p)
+    eps = 1e-2
+    for i in range(c.n_params):
+        d = jnp.zeros_like(p).at[i].set(eps)
+        fd = (f(c, p + d, data, key) - f(c, p - d, data, key)) / (2 * eps)
+        assert abs(float(g[i]) - float(fd)) < 1e-3 + 2e-2 * abs(float(fd))
+
+
+def test_jit_with_bound_integers_and_no_retrace():
+    c = iqpgen.IqpCircuit(4, iqpgen.gates.local(4, 2))
+    X = _data(4)
+    traces = []
+
+    def loss(circuit, params, data, *, key):
+        traces.append(1)
+        return iqpgen.mmd_loss(circuit, params, data, key=key, sigma=1.0, n_ops=50, n_samples=50)
+
+    f = jax.jit(loss)
+    a = f(c, jnp.zeros(10, jnp.float32), X, key=jax.random.key(0))
+    b = f(c, jnp.full(10, 0.1, jnp.float32), X, key=jax.random.key(1))
+    assert len(traces) == 1 and a.shape == () and b.shape == ()
+    g = jax.grad(lambda q: f(c, q, X, key=jax.random.key(0)))(jnp.full(10, 0.1))
+    assert g.shape == (10,)
+
+
+def test_chunk_size_does_not_change_loss():
+    c = tied_circuit(6, 2, seed=3)
+    p = random_params(c, 3)
+    X = _data(6)
+    kw = dict(key=jax.random.key(2), sigma=[1.0, 2.0], n_ops=100, n_samples=64)
+    ref = iqpgen.mmd_loss(c, p, X, **kw)
+    for chunk in (1, 13):
+        np.testing.assert_allclose(iqpgen.mmd_loss(c, p, X, chunk_size=chunk, **kw), ref, atol=1e-6)
+
+
+def test_exact_forms_agree_with_kernel_sums():
+    c = tied_circuit(4, 2, seed=4)
+    p = random_params(c, 4)
+    X = _data(4, m=30)
+    xs = iqpgen.exact.all_bitstrings(4)
+    q = iqpgen.exact.probs(c, p)
+    pe = np.bincount(X.astype(int) @ [8, 4, 2, 1], minlength=16) / len(X)
+    K = mmd._kernel_matrix(xs, xs, 1.3)
+    d = q - pe
+    assert mmd.exact(c, p, X, 1.3, unbiased=False) == pytest.approx(d @ K @ d, abs=1e-12)
+    assert mmd.exact_between_distributions(q, pe, 1.3) == pytest.approx(d @ K @ d, abs=1e-12)
+    # Unbiased form: the data-data term excludes i == j pairs.
+    Kxx = mmd._kernel_matrix(X, X, 1.3)
+    m = len(X)
+    u = q @ K @ q - 2 * q @ K @ pe + (Kxx.sum() - np.trace(Kxx)) / (m * (m - 1))
+    assert mmd.exact(c, p, X, 1.3) == pytest.approx(u, abs=1e-12)
+
+
+def test_between_samples_matches_direct_kernel():
+    X, Y = _data(5, m=40, seed=1), _data(5, m=30, seed=2, p=0.6)
+    s = 1.7
+    d = lambda a, b: np.abs(a[:, None, :].astype(int) - b[None, :, :]).sum(-1)  # noqa: E731
+    k = lambda a, b: np.exp(-d(a, b) / (2 * s * s))  # noqa: E731
+    kxx, kyy, kxy = k(X, X), k(Y, Y), k(X, Y)
+    ref = (
+        (kxx.sum() - np.trace(kxx)) / (40 * 39)
+        + (kyy.sum() - np.trace(kyy)) / (30 * 29)
+        - 2 * kxy.mean()
+    )
+    assert mmd.between_samples(X, Y, s) == pytest.approx(ref, abs=1e-12)
+
+
+def test_heuristics():
+    X = np.array([[0, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 1]])
+    assert mmd.median_heuristic(X) == 2.0
+    Xl = _data(100, m=50, p=0.5)
+    sig = mmd.sigma_heuristic(Xl, n_sigmas=4)
+    assert len(sig) == 4 and sig == sorted(sig)
+    # The end with the smallest sigma gives mean operator weight 2 (or sqrt(median), if smaller).
+    lo = min(sig)
+    assert mmd.op_probability(lo) * 100 == pytest.approx(2.0, rel=1e-6) or lo == pytest.approx(
+        np.sqrt(mmd.median_heuristic(Xl))
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(sigma=0.0), ValueError, "sigma must be > 0"),
+        (dict(sigma=[]), ValueError, "sigma is empty"),
+        (dict(sigma="wide"), TypeError, "sigma must be a float"),
+        (dict(n_ops=0), ValueError, "n_ops must be at least 1"),
+        (dict(n_samples=1), ValueError, "n_samples must be at least 2"),
+        (dict(wires=[0, 9]), ValueError, "wires must be distinct"),
+        (dict(data=[[0, 1, 1, 0]]), ValueError, "at least 2 rows"),
+        (dict(data=[[0, 1, 1], [1, 1, 1]]), ValueError, "3 columns"),
+    ],
+)
+def test_mmd_loss_bad_input(kwargs, exc, match):
+    c = iqpgen.IqpCircuit(4, iqpgen.gates.local(4, 2))
+    args = dict(data=_data(4), key=jax.random.key(0), sigma=1.0)
+    args.update(kwargs)
+    with pytest.raises(exc, match=match):
+        iqpgen.mmd_loss(c, jnp.zeros(10), args.pop("data"), **args)
+
+
+def test_init_from_data_reproduces_marginals():
+    X = _data(5, m=400, seed=11, p=0.25)
+    c = iqpgen.IqpCircuit(5, iqpgen.gates.local(5, 1))
+    p = iqpgen.init.from_data(c, X)
+    probs = iqpgen.exact.probs(c, p)
+    marg = probs @ iqpgen.exact.all_bitstrings(5)
+    np.testing.assert_allclose(marg, X.mean(0), atol=1e-6)
+
+
+def test_init_from_data_pairs_follow_covariance():
+    X = _data(4, m=500, seed=12, p=0.5)
+    X[:, 3] = X[:, 0]
+    c = iqpgen.IqpCircuit(4, iqpgen.gates.local(4, 2))
+    p = np.asarray(iqpgen.init.from_data(c, X, scale=0.01))
+    pairs = dict(zip(map(tuple, (g[0] for g in c.gates[4:])), p[4:], strict=True))
+    assert pairs[(0, 3)] == pytest.approx(0.01 * np.pi, rel=1e-5)
+    assert max(abs(v) for k, v in pairs.items() if k != (0, 3)) < 0.2 * 0.01 * np.pi
+    noisy = iqpgen.init.from_data(c, X, noise=0.1, key=jax.random.key(0))
+    assert not np.allclose(noisy, p)
+    with pytest.raises(TypeError, match="key is required"):
+        iqpgen.init.from_data(c, X, noise=0.1)
+    with pytest.raises(ValueError, match="scale must be"):
+        iqpgen.init.from_data(c, X, scale=-1.0)
+    with pytest.raises(ValueError, match="std must be"):
+        iqpgen.init.normal(c, key=jax.random.key(0), std=-1.0)

@@ -1,0 +1,232 @@
+"""IqpModel: learning a known distribution, reproducibility, persistence, bad input."""
+
+import json
+import os
+import zipfile
+
+import jax
+import numpy as np
+import pytest
+
+import iqpgen
+from iqpgen import IqpModel
+
+
+def ising_chain(n=14, seed=1, m=5000):
+    """A 1-D Ising chain with random couplings: exact probabilities and samples from them."""
+    rng = np.random.default_rng(seed)
+    J = rng.uniform(0.5, 1.5, n - 1) * rng.choice([-1, 1], n - 1)
+    h = rng.normal(0, 0.3, n)
+    xs = iqpgen.exact.all_bitstrings(n)
+    s = 1 - 2 * xs.astype(float)
+    p = np.exp((s[:, :-1] * s[:, 1:]) @ J + s @ h)
+    p /= p.sum()
+    idx = np.asarray(jax.random.choice(jax.random.key(seed), 2**n, (m,), p=p))
+    return xs[idx], p
+
+
+@pytest.fixture(scope="module")
+def chain():
+    return ising_chain()
+
+
+@pytest.fixture(scope="module")
+def small_fit():
+    X, _ = ising_chain(n=6, m=400, seed=2)
+    return X, IqpModel(max_steps=30, n_ops=64, n_samples=64, random_state=0, verbose=False).fit(X)
+
+
+@pytest.mark.slow
+def test_default_fit_beats_product_of_marginals(chain):
+    X, p_true = chain
+    model = IqpModel(random_state=0, verbose=False).fit(X)
+    q = model.probs()
+    xs = iqpgen.exact.all_bitstrings(X.shape[1])
+    m = X.mean(0)
+    p_ind = np.prod(np.where(xs == 1, m, 1 - m), axis=1)
+    for sigma in model.sigma_:
+        iqp = iqpgen.mmd.exact_between_distributions(q, p_true, sigma)
+        ind = iqpgen.mmd.exact_between_distributions(p_ind, p_true, sigma)
+        assert iqp < 0.3 * ind, (sigma, iqp, ind)
+    assert model.history_.loss[-100:].mean() < model.history_.loss[:100].mean()
+
+
+def test_fitted_attributes_and_sklearn_api(small_fit):
+    from sklearn.base import clone
+
+    X, model = small_fit
+    assert model.n_features_in_ == 6 and model.params_.shape == (21,)
+    assert model.circuit_.n_qubits == 6 and len(model.sigma_) == 3
+    assert model.history_.loss.shape == (30,)
+    assert clone(model).get_params()["max_steps"] == 30
+    assert model.probs().shape == (64,)
+    x = model.sample(5)
+    assert x.shape == (5, 6) and set(np.unique(x)) <= {0, 1}
+    assert isinstance(model.score(X), float) and isinstance(model.mmd(X, sigma=1.0), float)
+    est = model.expval(np.eye(6, dtype=int), n_samples=2000)
+    np.testing.assert_allclose(
+        est.mean,
+        iqpgen.exact.expval(model.circuit_, model.params_, np.eye(6, dtype=int)),
+        atol=5 * float(est.stderr.max()),
+    )
+
+
+def test_random_state_makes_fit_reproducible():
+    X, _ = ising_chain(n=5, m=200, seed=3)
+    kw = dict(max_steps=15, n_ops=32, n_samples=32, verbose=False, init="normal")
+    a = IqpModel(random_state=7, **kw).fit(X)
+    b = IqpModel(random_state=7, **kw).fit(X)
+    c = IqpModel(random_state=8, **kw).fit(X)
+    np.testing.assert_array_equal(a.params_, b.params_)
+    assert not np.array_equal(a.params_, c.params_)
+
+
+def test_fit_resumes_from_checkpoint(tmp_path):
+    X, _ = ising_chain(n=5, m=200, seed=4)
+    ckpt = str(tmp_path / "fit.npz")
+    kw = dict(n_ops=32, n_samples=32, verbose=False, random_state=1)
+    full = IqpModel(max_steps=60, **kw).fit(X)
+    IqpModel(max_steps=25, **kw).fit(X, checkpoint=ckpt, checkpoint_every=10)
+    resumed = IqpModel(max_steps=60, **kw).fit(X, checkpoint=ckpt)
+    np.testing.assert_allclose(resumed.params_, full.params_, rtol=1e-6, atol=1e-7)
+
+
+def test_validation_and_explicit_gates():
+    X, _ = ising_chain(n=5, m=300, seed=5)
+    pattern = iqpgen.gates.lattice(1, 5)
+    model = IqpModel(
+        gates=pattern,
+        max_steps=40,
+        n_ops=32,
+        n_samples=32,
+        validation_fraction=0.2,
+        patience=20,
+        random_state=0,
+        verbose=False,
+        sigma=[1.0, 2.0],
+    ).fit(X)
+    assert model.circuit_.n_params == len(pattern) and model.sigma_ == (1.0, 2.0)
+    assert len(model.history_.val_loss) >= 1
+
+
+def test_save_load_roundtrip(small_fit, tmp_path):
+    X, model = small_fit
+    path = tmp_path / "model.iqp"
+    model.save(path)
+    assert path.exists() and not any(p.name.startswith(".tmp-") for p in tmp_path.iterdir())
+    loaded = IqpModel.load(path)
+    np.testing.assert_array_equal(loaded.params_, model.params_)
+    assert loaded.circuit_.gates == model.circuit_.gates
+    assert loaded.sigma_ == model.sigma_ and loaded.n_features_in_ == 6
+    np.testing.assert_array_equal(loaded.history_.loss, model.history_.loss)
+    assert loaded.score(X) == pytest.approx(model.score(X))
+    np.testing.assert_array_equal(loaded.sample(4, random_state=1), model.sample(4, random_state=1))
+
+
+def test_load_errors(tmp_path, small_fit):
+    with pytest.raises(FileNotFoundError, match="no model file"):
+        IqpModel.load(tmp_path / "missing.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"\x00garbage")
+    with pytest.raises(ValueError, match="not a readable iqpgen model"):
+        IqpModel.load(junk)
+    other = tmp_path / "other.npz"
+    np.savez(other, meta=np.array(json.dumps({"kind": "something else"})))
+    with pytest.raises(ValueError, match="wrong kind"):
+        IqpModel.load(other)
+    # A model file whose generator array was damaged.
+    _, model = small_fit
+    good = tmp_path / "good.npz"
+    model.save(good)
+    with zipfile.ZipFile(good) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    damaged = tmp_path / "damaged.npz"
+    with zipfile.ZipFile(damaged, "w") as z:
+        for name, data in parts.items():
+            if name != "gate_of.npy":
+                z.writestr(name, data)
+    with pytest.raises(ValueError, match="corrupt"):
+        IqpModel.load(damaged)
+
+
+def test_large_models_refuse_exact_sampling():
+    X = np.zeros((3, 21), np.uint8)
+    X[1, ::2] = 1
+    model = IqpModel(max_weight=1, max_steps=1, n_ops=8, n_samples=8, verbose=False).fit(X)
+    with pytest.raises(ValueError, match="device="):
+        model.sample(2)
+
+
+def test_unfitted_model():
+    with pytest.raises(ValueError, match="not fitted"):
+        IqpModel().score(np.zeros((3, 2)))
+
+
+BAD_X = [
+    (np.array([[1, -1], [-1, 1]]), ValueError, "±1 spins"),
+    (np.array([[0, 2], [1, 0]]), ValueError, "only 0 and 1"),
+    (np.array([[0, np.nan], [1, 0]]), ValueError, "NaN"),
+    (np.zeros((0, 3)), ValueError, "at least 2 rows"),
+    (np.zeros((1, 3)), ValueError, "at least 2 rows"),
+    (np.zeros(4), ValueError, "must be 2-D"),
+    (np.array([["a", "b"], ["c", "d"]]), TypeError, "numbers"),
+]
+
+
+@pytest.mark.parametrize("X,exc,match", BAD_X)
+def test_fit_bad_data(X, exc, match):
+    with pytest.raises(exc, match=match):
+        IqpModel(max_steps=1, verbose=False).fit(X)
+
+
+@pytest.mark.parametrize("X,exc,match", BAD_X)
+def test_score_bad_data(small_fit, X, exc, match):
+    with pytest.raises(exc, match=match):
+        small_fit[1].score(X)
+
+
+def test_score_wrong_width(small_fit):
+    with pytest.raises(ValueError, match="fitted on 6"):
+        small_fit[1].score(np.zeros((4, 5), np.uint8))
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(sigma=0.0), ValueError, "sigma must be > 0"),
+        (dict(sigma=-1.0), ValueError, "sigma must be > 0"),
+        (dict(sigma="wide"), ValueError, "sigma must be 'auto'"),
+        (dict(n_ops=0), ValueError, "n_ops must be at least 1"),
+        (dict(n_samples=1), ValueError, "n_samples must be at least 2"),
+        (dict(learning_rate=0.0), ValueError, "learning_rate must be"),
+        (dict(max_steps=-1), ValueError, "max_steps must be at least 0"),
+        (dict(validation_fraction=1.0), ValueError, "validation_fraction must be"),
+        (dict(validation_fraction=0.5), ValueError, "leaves"),
+        (dict(init="zeros"), ValueError, "init must be"),
+        (dict(init=np.zeros(3)), ValueError, "params has shape"),
+        (dict(max_weight=5), ValueError, "max_weight=5 exceeds"),
+        (dict(optimizer="adam"), TypeError, "optax"),
+        (dict(random_state="seed"), TypeError, "random_state"),
+        (dict(spin_sym=1), TypeError, "spin_sym"),
+    ],
+)
+def test_impossible_hyperparameters(kwargs, exc, match):
+    X = np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]])
+    settings = dict(max_steps=1, verbose=False) | kwargs
+    with pytest.raises(exc, match=match):
+        IqpModel(**settings).fit(X)
+
+
+@pytest.mark.slow
+def test_thousand_qubit_model_runs_a_few_steps():
+    """500,500 parameters on 1,000 rows: a few steps within the CI machine's memory."""
+    import resource
+
+    n = 1000
+    X = np.asarray(jax.random.bernoulli(jax.random.key(0), 0.3, (1000, n)), np.uint8)
+    model = IqpModel(max_steps=3, sigma=3.825, random_state=0, verbose=False).fit(X)
+    assert model.params_.shape == (500_500,)
+    assert np.isfinite(model.history_.loss).all()
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    assert peak_gb < 12, peak_gb
+    assert os.environ.get("IQPGEN_SKIP") is None
