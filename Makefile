@@ -10,4 +10,4 @@ lint:
 	$(PYTHON) -m ruff format --check iqpgen tests examples benchmarks
 
 test: install lint
-	$(PYTHON) -m pytest -q tests
+	$(PYTHON) -m pytest -q tests --doctest-modules iqpgen

@@ -25,14 +25,38 @@ from .estimator import supports_from_ops
 __all__ = ["expval", "sample", "expval_from_supports"]
 
 
+_GEN_CHUNK_ELEMENTS = 1 << 23
+
+
 def expval_from_supports(circuit: IqpCircuit, params: jax.Array, supp: jax.Array) -> jax.Array:
-    """Exact bitflip ``⟨Z_a⟩`` from padded supports ``(n_ops, w)``; jit- and grad-friendly."""
+    """Exact bitflip ``⟨Z_a⟩`` from padded supports ``(n_ops, w)``; jit- and grad-friendly.
+
+    The product over generators runs in chunks, so memory stays bounded at any size.
+    """
     n = circuit.n_qubits
-    rows = jnp.arange(supp.shape[0])[:, None]
-    a = jnp.zeros((supp.shape[0], n + 1), jnp.int32).at[rows, supp].set(1).at[:, n].set(0)
-    odd = jnp.sum(a[:, circuit.generators], axis=-1) % 2  # (n_ops, n_gens)
+    n_ops = supp.shape[0]
+    rows = jnp.arange(n_ops)[:, None]
+    a = jnp.zeros((n_ops, n + 1), jnp.int8).at[rows, supp].set(1).at[:, n].set(0)
+    gens = circuit.generators
+    w = gens.shape[1]
+    g_chunk = max(1, min(gens.shape[0], _GEN_CHUNK_ELEMENTS // max(1, n_ops * w)))
+    n_chunks = -(-gens.shape[0] // g_chunk)
+    pad = n_chunks * g_chunk - gens.shape[0]
+    gens_p = jnp.concatenate([gens, jnp.full((pad, w), n, gens.dtype)])
     factor = jnp.cos(2 * params[circuit.gate_of])
-    out = jnp.prod(jnp.where(odd == 1, factor[None, :], 1.0), axis=1)
+    factor_p = jnp.concatenate([factor, jnp.ones((pad,), factor.dtype)])
+
+    @jax.checkpoint
+    def body(acc, chunk):
+        g, f = chunk
+        odd = jnp.sum(a[:, g], axis=-1) % 2  # (n_ops, g_chunk)
+        return acc * jnp.prod(jnp.where(odd == 1, f[None, :], 1.0), axis=1), None
+
+    out, _ = jax.lax.scan(
+        body,
+        jnp.ones((n_ops,), factor.dtype),
+        (gens_p.reshape(n_chunks, g_chunk, w), factor_p.reshape(n_chunks, g_chunk)),
+    )
     if circuit.spin_sym:
         out = out * (jnp.sum(supp < n, axis=1) % 2 == 0)
     return out

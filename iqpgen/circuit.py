@@ -77,9 +77,12 @@ def _check_arrays(n_qubits: int, gens: np.ndarray, gate_of: np.ndarray) -> None:
     if not valid.any(axis=1).all():
         r = int(np.argwhere(~valid.any(axis=1))[0, 0])
         raise ValueError(f"generator {r} (gate {int(gate_of[r])}) is empty.")
-    if gens.shape[1] > 1:
+    if gens.shape[1] == 2:
+        dup = valid[:, 1] & (gens[:, 0] == gens[:, 1])
+    elif gens.shape[1] > 2:
         s = np.sort(np.where(valid, gens, -1 - np.arange(gens.shape[1])), axis=1)
         dup = (s[:, 1:] == s[:, :-1]).any(axis=1)
+    if gens.shape[1] > 1:
         if dup.any():
             r = int(np.argwhere(dup)[0, 0])
             raise ValueError(
@@ -177,8 +180,9 @@ class IqpCircuit:
         if np.bincount(gate_of, minlength=n_params).min() == 0:
             raise ValueError("every parameter in range(n_params) needs at least one generator.")
         # Move the padding to the end of each row so the layout matches the list form.
-        order = np.argsort(gens < 0, axis=1, kind="stable")
-        gens = np.take_along_axis(gens, order, axis=1)
+        if gens.shape[1] > 1 and ((gens[:, :-1] < 0) & (gens[:, 1:] >= 0)).any():
+            order = np.argsort(gens < 0, axis=1, kind="stable")
+            gens = np.take_along_axis(gens, order, axis=1)
         self = cls.__new__(cls)
         self._setup(n_qubits, gens, gate_of.astype(np.int64), int(n_params), spin_sym)
         return self

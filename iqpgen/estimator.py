@@ -39,8 +39,8 @@ from .circuit import IqpCircuit
 
 __all__ = ["Estimate", "expval", "expval_generic", "expval_pairwise"]
 
-# Elements of the largest temporary (operators x support x samples) per chunk.
-_CHUNK_ELEMENTS = 1 << 24
+# Elements of the largest temporary (rows x samples) per sample chunk.
+_CHUNK_ELEMENTS = 1 << 25
 # Elements of (operators x generators x width) per generator chunk on the generic path.
 _GEN_CHUNK_ELEMENTS = 1 << 23
 
@@ -113,108 +113,132 @@ def _field(circuit: IqpCircuit, params: jax.Array, jp: jax.Array, st: jax.Array)
     return m[:n]
 
 
-def _pairwise_phase(jp: jax.Array, stp: jax.Array, mtp: jax.Array, supp: jax.Array) -> jax.Array:
-    """Phases ``(c, n_samples)`` of the operators with supports ``supp`` (c, w)."""
-    s_a = stp[supp]  # (c, w, N); padding rows of stp are zero
-    m_a = mtp[supp]
+def dense_ops(supps: list[jax.Array], n_qubits: int, dtype) -> jax.Array:
+    """The 0/1 operator matrix ``(n_ops, n_qubits)`` of the concatenated padded supports."""
+    supp = jnp.concatenate(
+        [
+            jnp.pad(
+                s,
+                ((0, 0), (0, max(t.shape[1] for t in supps) - s.shape[1])),
+                constant_values=n_qubits,
+            )
+            for s in supps
+        ]
+    )
+    rows = jnp.arange(supp.shape[0])[:, None]
+    return jnp.zeros((supp.shape[0], n_qubits + 1), dtype).at[rows, supp].set(1)[:, :n_qubits]
+
+
+def _block_term(jp: jax.Array, stp: jax.Array, supp: jax.Array) -> jax.Array:
+    """``s_Aᵀ J_AA s_A`` for operators with supports ``supp`` (c, w): shape ``(c, n_samples)``.
+
+    Padding rows of ``stp`` are zero, so padded positions contribute nothing.
+    """
+    s_a = stp[supp]  # (c, w, N)
     j_aa = jp[supp[:, :, None], supp[:, None, :]]  # (c, w, w)
-    inner = m_a - jnp.einsum("cuv,cvn->cun", j_aa, s_a)
-    return jnp.sum(s_a * inner, axis=1)
+    return jnp.sum(s_a * jnp.einsum("cuv,cvn->cun", j_aa, s_a), axis=1)
 
 
-def _generic_phase(
-    circuit: IqpCircuit, params: jax.Array, sp1: jax.Array, supp: jax.Array
-) -> jax.Array:
-    """Phases ``(c, n_samples)`` by explicit generator parities, chunked over generators."""
+def _pairwise_phases(circuit, params, st, supps, a_dense):
+    """Phases ``(n_ops, N)``: ``A (s ∘ (h + J s)) − s_Aᵀ J_AA s_A`` (DESIGN §3)."""
+    jp = pair_matrix(circuit, params)
+    t = st * _field(circuit, params, jp, st)  # (n, N): s_i (h_i + (J s)_i)
+    lin = a_dense @ t  # one dense product for every operator
+    stp = jnp.concatenate([st, jnp.zeros((1, st.shape[1]), st.dtype)])
+    quad = jnp.concatenate([_block_term(jp, stp, s) for s in supps])
+    return lin - quad
+
+
+def _generic_phases(circuit, params, st, a_dense):
+    """Phases ``(n_ops, N)`` by explicit generator parities, chunked over generators."""
     n = circuit.n_qubits
-    c = supp.shape[0]
-    n_samples = sp1.shape[1]
+    n_ops, n_samples = a_dense.shape[0], st.shape[1]
+    sp1 = jnp.concatenate([st, jnp.ones((1, n_samples), st.dtype)])
+    a_pad = jnp.concatenate([a_dense, jnp.zeros((n_ops, 1), a_dense.dtype)], axis=1)
     gens = circuit.generators
     w = gens.shape[1]
-    g_chunk = max(1, min(gens.shape[0], _GEN_CHUNK_ELEMENTS // max(1, c * w + n_samples * w)))
+    g_chunk = max(1, min(gens.shape[0], _GEN_CHUNK_ELEMENTS // max(1, (n_ops + n_samples) * w)))
     n_chunks = -(-gens.shape[0] // g_chunk)
     pad = n_chunks * g_chunk - gens.shape[0]
-    gens_p = jnp.concatenate([gens, jnp.full((pad, w), n, gens.dtype)]).reshape(
-        n_chunks, g_chunk, w
-    )
+    gens_p = jnp.concatenate([gens, jnp.full((pad, w), n, gens.dtype)])
     ang = 2 * params[circuit.gate_of]
     ang_p = jnp.concatenate([ang, jnp.zeros((pad,), ang.dtype)]).reshape(n_chunks, g_chunk)
-    rows = jnp.arange(c)[:, None]
-    a_dense = jnp.zeros((c, n + 1), jnp.int8).at[rows, supp].set(1).at[:, n].set(0)
 
     @jax.checkpoint
     def body(acc, chunk):
         g, a = chunk
-        parity = (jnp.sum(a_dense[:, g], axis=-1) % 2).astype(sp1.dtype)  # (c, g_chunk)
+        parity = jnp.sum(a_pad[:, g], axis=-1) % 2  # (n_ops, g_chunk)
         signs = jnp.prod(sp1[g], axis=1)  # (g_chunk, N)
         return acc + (parity * a) @ signs, None
 
-    acc, _ = jax.lax.scan(body, jnp.zeros((c, n_samples), sp1.dtype), (gens_p, ang_p))
+    init = jnp.zeros((n_ops, n_samples), st.dtype)
+    acc, _ = jax.lax.scan(body, init, (gens_p.reshape(n_chunks, g_chunk, w), ang_p))
     return acc
 
 
-# ------------------------------------------------------------------------ the engine
-def _chunked(fn, supp: jax.Array, chunk: int, fill: int):
-    """Apply ``fn`` to chunks of ``chunk`` rows of ``supp`` (padded with ``fill``) and
-    concatenate the results."""
-    n_ops, w = supp.shape
-    n_chunks = -(-n_ops // chunk)
-    pad = n_chunks * chunk - n_ops
-    padded = jnp.concatenate([supp, jnp.full((pad, w), fill, supp.dtype)])
-    out = jax.lax.map(fn, padded.reshape(n_chunks, chunk, w))
-    return jax.tree_util.tree_map(
-        lambda x: x.reshape((n_chunks * chunk,) + x.shape[2:])[:n_ops], out
-    )
+def auto_chunk(n_rows: int, n_samples: int) -> int:
+    """Samples per chunk so that the largest temporary, ``n_rows × chunk``, stays near 2^25
+    elements (n_rows: the larger of the qubits and the summed operator widths)."""
+    return int(max(1, min(n_samples, _CHUNK_ELEMENTS // max(1, n_rows))))
 
 
-def auto_chunk(n_ops: int, width: int, n_samples: int) -> int:
-    """Operators per chunk so that the largest temporary stays near 2^24 elements."""
-    return int(max(1, min(n_ops, _CHUNK_ELEMENTS // max(1, width * n_samples))))
+def moments_from_signs(
+    circuit: IqpCircuit,
+    params: jax.Array,
+    st: jax.Array,
+    supps: list[jax.Array],
+    *,
+    chunk_size: int | None = None,
+    path: str = "auto",
+) -> tuple[jax.Array, jax.Array]:
+    """Sums ``Σ_z c`` and ``Σ_z c²`` of ``c = cos(phase(a, z))`` over the samples ``st``.
 
+    Args:
+        st: signs ``(n_qubits, n_samples)`` (see :func:`draw_signs`).
+        supps: padded supports, a list of ``(c_b, w_b)`` int arrays (padding ``n_qubits``);
+            operators of similar weight share a bucket so little work goes to padding.
+        chunk_size: samples per chunk (memory only: the samples are drawn before chunking).
 
-def phase_function(circuit: IqpCircuit, params: jax.Array, st: jax.Array, path: str = "auto"):
-    """A function mapping padded supports ``(c, w)`` to phases ``(c, n_samples)``.
-
-    ``st`` holds the signs of the samples, ``(n_qubits, n_samples)``. Work shared by all
-    operators (the product ``J·S`` on the pairwise path) is done once, here.
+    Returns:
+        ``(s1, s2)`` for the concatenated operators, with the spin_sym factor ``[|a| even]``.
     """
+    n = circuit.n_qubits
     n_samples = st.shape[1]
-    dtype = st.dtype
     if path == "auto":
         path = "pairwise" if circuit.is_pairwise else "generic"
-    if path == "pairwise":
-        if not circuit.is_pairwise:
-            raise ValueError(
-                f"the pairwise path needs generators of weight <= 2; this circuit has weight "
-                f"{circuit.max_weight}. Use expval_generic or expval."
-            )
-        jp = pair_matrix(circuit, params)
-        zero = jnp.zeros((1, n_samples), dtype)
-        stp = jnp.concatenate([st, zero])
-        mtp = jnp.concatenate([_field(circuit, params, jp, st), zero])
-        return lambda supp: _pairwise_phase(jp, stp, mtp, supp)
-    if path == "generic":
-        sp1 = jnp.concatenate([st, jnp.ones((1, n_samples), dtype)])
-        return lambda supp: _generic_phase(circuit, params, sp1, supp)
-    raise ValueError(f"path must be 'auto', 'pairwise' or 'generic', got {path!r}.")
+    if path not in ("pairwise", "generic"):
+        raise ValueError(f"path must be 'auto', 'pairwise' or 'generic', got {path!r}.")
+    if path == "pairwise" and not circuit.is_pairwise:
+        raise ValueError(
+            f"the pairwise path needs generators of weight <= 2; this circuit has weight "
+            f"{circuit.max_weight}. Use expval_generic or expval."
+        )
+    a_dense = dense_ops(supps, n, st.dtype)
+    n_rows = max(n, sum(s.shape[0] * s.shape[1] for s in supps), a_dense.shape[0])
+    chunk = chunk_size or auto_chunk(n_rows, n_samples)
+    n_chunks = -(-n_samples // chunk)
+    pad = n_chunks * chunk - n_samples
+    st_p = jnp.concatenate([st, jnp.ones((n, pad), st.dtype)], axis=1)
+    mask = (jnp.arange(n_chunks * chunk) < n_samples).astype(st.dtype)
 
-
-def cos_sums(phase, supp: jax.Array, *, n_qubits: int, spin_sym: bool, chunk_size=None):
-    """Sums ``Σ_z c`` and ``Σ_z c²`` of ``c = cos(phase)`` for each operator, in chunks.
-
-    The spin_sym factor ``[|a| even]`` is applied.
-    """
-
-    def per_chunk(s):
-        c = jnp.cos(phase(s))
+    def per_chunk(args):
+        st_c, m_c = args
+        if path == "pairwise":
+            phase = _pairwise_phases(circuit, params, st_c, supps, a_dense)
+        else:
+            phase = _generic_phases(circuit, params, st_c, a_dense)
+        c = jnp.cos(phase) * m_c
         return jnp.sum(c, axis=1), jnp.sum(c * c, axis=1)
 
-    n_ops, width = supp.shape
-    n_samples = jax.eval_shape(phase, supp[:1]).shape[1]
-    chunk = chunk_size or auto_chunk(n_ops, width, n_samples)
-    s1, s2 = _chunked(per_chunk, supp, chunk, n_qubits)
-    if spin_sym:
-        even = (jnp.sum(supp < n_qubits, axis=1) % 2 == 0).astype(s1.dtype)
+    if n_chunks == 1:
+        s1, s2 = per_chunk((st_p, mask))
+    else:
+        st_c = st_p.reshape(n, n_chunks, chunk).transpose(1, 0, 2)
+        s1, s2 = jax.lax.map(jax.checkpoint(per_chunk), (st_c, mask.reshape(n_chunks, chunk)))
+        s1, s2 = s1.sum(0), s2.sum(0)
+    if circuit.spin_sym:
+        supp = jnp.concatenate([jnp.sum(s < n, axis=1) for s in supps])
+        even = (supp % 2 == 0).astype(s1.dtype)
         s1, s2 = s1 * even, s2 * even
     return s1, s2
 
@@ -229,16 +253,9 @@ def moments(
     chunk_size: int | None = None,
     path: str = "auto",
 ) -> tuple[jax.Array, jax.Array]:
-    """Sums ``Σ_z c`` and ``Σ_z c²`` of the cosine samples ``c`` for each operator.
-
-    ``supp`` holds padded supports ``(n_ops, w)`` (padding ``n_qubits``); the spin_sym factor
-    ``[|a| even]`` is applied. Differentiable in ``params``; usable under jit.
-    """
+    """:func:`moments_from_signs` with samples drawn from ``key``, for one support array."""
     st = draw_signs(key, n_samples, circuit.n_qubits, circuit.spin_sym, params.dtype)
-    phase = phase_function(circuit, params, st, path)
-    return cos_sums(
-        phase, supp, n_qubits=circuit.n_qubits, spin_sym=circuit.spin_sym, chunk_size=chunk_size
-    )
+    return moments_from_signs(circuit, params, st, [supp], chunk_size=chunk_size, path=path)
 
 
 def estimate_from_moments(s1: jax.Array, s2: jax.Array, n_samples: int) -> Estimate:
@@ -289,7 +306,7 @@ def expval(
         key: JAX PRNG key. The same key, ``n_samples`` and circuit size give the same
             samples ``z``, whatever ``chunk_size`` is.
         n_samples: Monte Carlo samples of ``z`` (at least 2), shared by all operators.
-        chunk_size: operators processed at once (memory only; default: automatic).
+        chunk_size: samples processed at once (memory only; default: automatic).
 
     Returns:
         :class:`Estimate` with ``mean`` and ``stderr`` of shape ``(n_ops,)``.

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _checks
 
-__all__ = ["local", "graph", "lattice", "from_covariance", "random"]
+__all__ = ["local", "local_circuit", "graph", "lattice", "from_covariance", "random"]
 
 Pattern = list[list[tuple[int, ...]]]
 
@@ -36,6 +36,35 @@ def local(n_qubits: int, max_weight: int) -> Pattern:
     return [
         [g] for w in range(1, max_weight + 1) for g in itertools.combinations(range(n_qubits), w)
     ]
+
+
+def local_circuit(n_qubits: int, max_weight: int = 2, *, spin_sym: bool = False):
+    """``IqpCircuit(n_qubits, local(n_qubits, max_weight))`` built from index arrays.
+
+    Same gates in the same order as :func:`local`, without Python lists: at 10,000 qubits
+    (50 million gates) it takes seconds instead of minutes and gigabytes.
+
+    Example:
+        >>> c = iqpgen.gates.local_circuit(4, 2)
+        >>> c.gates == iqpgen.IqpCircuit(4, iqpgen.gates.local(4, 2)).gates
+        True
+    """
+    from .circuit import IqpCircuit
+
+    n_qubits = _checks.check_int("n_qubits", n_qubits, minimum=1)
+    max_weight = _checks.check_int("max_weight", max_weight, minimum=1)
+    if max_weight > n_qubits:
+        raise ValueError(f"max_weight={max_weight} exceeds n_qubits={n_qubits}.")
+    blocks = []
+    for w in range(1, max_weight + 1):
+        if w == 1:
+            combos = np.arange(n_qubits, dtype=np.int32)[:, None]
+        elif w == 2:
+            combos = np.stack(np.triu_indices(n_qubits, 1), axis=1).astype(np.int32)
+        else:
+            combos = np.array(list(itertools.combinations(range(n_qubits), w)), np.int32)
+        blocks.append(np.pad(combos, ((0, 0), (0, max_weight - w)), constant_values=-1))
+    return IqpCircuit.from_arrays(n_qubits, np.concatenate(blocks), spin_sym=spin_sym)
 
 
 def _node_index(G: Any) -> dict[Any, int]:

@@ -35,7 +35,7 @@ import numpy as np
 
 from . import _checks
 from .circuit import IqpCircuit
-from .estimator import cos_sums, draw_signs, phase_function
+from .estimator import draw_signs, moments_from_signs
 
 __all__ = [
     "mmd_loss",
@@ -210,29 +210,30 @@ def loss_from_packed(
     wires_t = tuple(range(n)) if wires is None else wires
     wires_arr = jnp.asarray(wires_t, jnp.int32)
     k_z, k_ops = jax.random.split(key)
-    st = draw_signs(k_z, n_samples, n, circuit.spin_sym, params.dtype)
-    phase = phase_function(circuit, params, st)
-    m = data.n_rows.astype(params.dtype)
-    N = float(n_samples)
-    losses, terms_all = [], []
+    # Operators of every bandwidth and weight bucket, evaluated on one set of samples.
+    supps, owners = [], []
     for si, sigma in enumerate(sigmas):
         p = op_probability(sigma)
-        terms = []
         for bi, (start, count, width) in enumerate(_plan(len(wires_t), sigma, n_ops)):
             kb = jax.random.fold_in(jax.random.fold_in(k_ops, si), bi)
-            supp = _sample_supports(kb, wires_arr, p, n_ops, start, count, width, n)
-            s1, s2 = cos_sums(
-                phase, supp, n_qubits=n, spin_sym=circuit.spin_sym, chunk_size=chunk_size
-            )
-            F = _data_sums(data, supp).astype(params.dtype)
-            model_sq = (s1 * s1 - s2) / (N * (N - 1.0))
-            data_sq = (F * F - m) / (m * (m - 1.0))
-            terms.append(model_sq - 2.0 * (s1 / N) * (F / m) + data_sq)
-        t = jnp.concatenate(terms) if terms else jnp.zeros((0,), params.dtype)
-        losses.append(jnp.sum(t) / n_ops)
-        terms_all.append(t)
-    loss = jnp.mean(jnp.stack(losses))
-    return (loss, terms_all) if return_terms else loss
+            supps.append(_sample_supports(kb, wires_arr, p, n_ops, start, count, width, n))
+            owners += [si] * count
+    if not supps:  # every operator has weight 0: both distributions agree on all of them
+        zero = jnp.zeros((), params.dtype)
+        return (zero, []) if return_terms else zero
+    st = draw_signs(k_z, n_samples, n, circuit.spin_sym, params.dtype)
+    s1, s2 = moments_from_signs(circuit, params, st, supps, chunk_size=chunk_size)
+    F = jnp.concatenate([_data_sums(data, s) for s in supps]).astype(params.dtype)
+    m = data.n_rows.astype(params.dtype)
+    N = float(n_samples)
+    model_sq = (s1 * s1 - s2) / (N * (N - 1.0))
+    data_sq = (F * F - m) / (m * (m - 1.0))
+    terms = model_sq - 2.0 * (s1 / N) * (F / m) + data_sq
+    owners_arr = np.asarray(owners)
+    per_sigma = [terms[np.flatnonzero(owners_arr == si)] for si in range(len(sigmas))]
+    # Strata of weight 0 are not evaluated; they count in the average with a zero term.
+    loss = jnp.mean(jnp.stack([jnp.sum(t) / n_ops for t in per_sigma]))
+    return (loss, per_sigma) if return_terms else loss
 
 
 _loss_jit = jax.jit(

@@ -161,7 +161,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         if self.gates is None:
             if self.max_weight > n:
                 raise ValueError(f"max_weight={self.max_weight} exceeds the data's {n} columns.")
-            return IqpCircuit(n, gates.local(n, self.max_weight), spin_sym=bool(self.spin_sym))
+            return gates.local_circuit(n, self.max_weight, spin_sym=bool(self.spin_sym))
         if isinstance(self.gates, IqpCircuit):
             if self.gates.n_qubits != n:
                 raise ValueError(f"gates is a circuit on {self.gates.n_qubits} qubits; X has {n}.")
