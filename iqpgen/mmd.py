@@ -204,8 +204,13 @@ def loss_from_packed(
     wires: tuple[int, ...] | None = None,
     chunk_size: int | None = None,
     return_terms: bool = False,
+    mesh: Any = None,
 ):
-    """MMD² estimate from packed data; all keyword arguments are static. The jit-able core."""
+    """MMD² estimate from packed data; all keyword arguments are static. The jit-able core.
+
+    With ``mesh`` (a ``jax.sharding.Mesh`` with one axis) the circuit samples are split
+    across its devices (see :mod:`iqpgen.parallel`); the result equals the one-device one.
+    """
     n = circuit.n_qubits
     wires_t = tuple(range(n)) if wires is None else wires
     wires_arr = jnp.asarray(wires_t, jnp.int32)
@@ -222,7 +227,12 @@ def loss_from_packed(
         zero = jnp.zeros((), params.dtype)
         return (zero, []) if return_terms else zero
     st = draw_signs(k_z, n_samples, n, circuit.spin_sym, params.dtype)
-    s1, s2 = moments_from_signs(circuit, params, st, supps, chunk_size=chunk_size)
+    if mesh is None:
+        s1, s2 = moments_from_signs(circuit, params, st, supps, chunk_size=chunk_size)
+    else:
+        from .parallel import sharded_moments
+
+        s1, s2 = sharded_moments(circuit, params, st, supps, mesh=mesh, chunk_size=chunk_size)
     F = jnp.concatenate([_data_sums(data, s) for s in supps]).astype(params.dtype)
     m = data.n_rows.astype(params.dtype)
     N = float(n_samples)
@@ -238,7 +248,7 @@ def loss_from_packed(
 
 _loss_jit = jax.jit(
     loss_from_packed,
-    static_argnames=("sigmas", "n_ops", "n_samples", "wires", "chunk_size", "return_terms"),
+    static_argnames=("sigmas", "n_ops", "n_samples", "wires", "chunk_size", "return_terms", "mesh"),
 )
 
 
