@@ -1,0 +1,48 @@
+"""Datasets of binary vectors for training and testing IQP generative models.
+
+Every function returns 0/1 ``uint8`` matrices of shape ``(n_samples, n)``. Randomness comes
+from a required keyword-only JAX ``key``; the same key, arguments and library versions give the
+same data.
+
+* Ising models: :func:`sample_ising` (parallel Gibbs / parallel tempering on any coupling graph),
+  :func:`ising_energy`, and the generators :func:`scale_free` (its model:
+  :func:`scale_free_model`), :func:`lattice_ising` and :func:`dwave_like` (its couplings:
+  :func:`dwave_like_couplings`).
+* Others: :func:`blobs`, :func:`digits`.
+* Files and libraries: :func:`load_dwave` (the Zenodo ``.npy`` files), :func:`load_pennylane`
+  (PennyLane's dataset service; needs internet).
+
+Generated Ising datasets are cached on disk, one ``.npy`` file per set of inputs, in
+``$IQPGEN_CACHE`` (default ``~/.cache/iqpgen``); pass ``cache=False`` to skip the cache.
+Importing this module loads neither networkx, scikit-learn nor PennyLane.
+"""
+
+from ._cache import DATA_VERSION, cache_dir
+from .ising import (
+    DWAVE_LIKE_TEMPERATURE,
+    dwave_like,
+    dwave_like_couplings,
+    ising_energy,
+    lattice_ising,
+    sample_ising,
+    scale_free,
+    scale_free_model,
+)
+from .loaders import blobs, digits, load_dwave, load_pennylane
+
+__all__ = [
+    "sample_ising",
+    "ising_energy",
+    "scale_free",
+    "scale_free_model",
+    "lattice_ising",
+    "dwave_like",
+    "dwave_like_couplings",
+    "DWAVE_LIKE_TEMPERATURE",
+    "blobs",
+    "digits",
+    "load_dwave",
+    "load_pennylane",
+    "cache_dir",
+    "DATA_VERSION",
+]
