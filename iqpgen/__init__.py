@@ -5,7 +5,7 @@ Flax and plotting libraries load when a function that needs them is called. JAX'
 configuration is never changed.
 """
 
-from . import bitflip, exact, gates, init, mmd, train
+from . import bitflip, exact, gates, init, mmd, parallel, train
 from ._version import __version__
 from .circuit import IqpCircuit
 from .estimator import Estimate, expval, expval_generic, expval_pairwise
@@ -26,5 +26,6 @@ __all__ = [
     "gates",
     "init",
     "mmd",
+    "parallel",
     "train",
 ]
