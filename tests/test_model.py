@@ -230,3 +230,26 @@ def test_thousand_qubit_model_runs_a_few_steps():
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     assert peak_gb < 12, peak_gb
     assert os.environ.get("IQPGEN_SKIP") is None
+
+
+def test_deploy_methods(small_fit):
+    import pennylane as qml
+
+    X, model = small_fit
+    qasm = model.to_qasm()
+    assert qasm.startswith("OPENQASM 2.0;") and "measure" in qasm
+    body = model.to_pennylane()
+
+    @qml.qnode(qml.device("default.qubit", wires=6))
+    def probs():
+        body()
+        return qml.probs()
+
+    np.testing.assert_allclose(probs(), model.probs(), atol=1e-6)
+    np.testing.assert_allclose(model.qnode(device="default.qubit")(), model.probs(), atol=1e-6)
+    shots = model.sample(4000, device="lightning.qubit", random_state=3)
+    assert shots.shape == (4000, 6) and shots.dtype == np.uint8
+    # Device samples follow the model: marginals within 5 sigma of the exact ones.
+    exact = model.probs() @ iqpgen.exact.all_bitstrings(6)
+    se = np.sqrt(exact * (1 - exact) / 4000)
+    assert np.all(np.abs(shots.mean(0) - exact) <= 5 * se + 1e-9)
