@@ -115,18 +115,12 @@ def _field(circuit: IqpCircuit, params: jax.Array, jp: jax.Array, st: jax.Array)
 
 def dense_ops(supps: list[jax.Array], n_qubits: int, dtype) -> jax.Array:
     """The 0/1 operator matrix ``(n_ops, n_qubits)`` of the concatenated padded supports."""
-    supp = jnp.concatenate(
-        [
-            jnp.pad(
-                s,
-                ((0, 0), (0, max(t.shape[1] for t in supps) - s.shape[1])),
-                constant_values=n_qubits,
-            )
-            for s in supps
-        ]
-    )
-    rows = jnp.arange(supp.shape[0])[:, None]
-    return jnp.zeros((supp.shape[0], n_qubits + 1), dtype).at[rows, supp].set(1)[:, :n_qubits]
+
+    def one(s):
+        rows = jnp.arange(s.shape[0])[:, None]
+        return jnp.zeros((s.shape[0], n_qubits + 1), dtype).at[rows, s].set(1)[:, :n_qubits]
+
+    return jnp.concatenate([one(s) for s in supps])
 
 
 def _block_term(jp: jax.Array, stp: jax.Array, supp: jax.Array) -> jax.Array:
