@@ -11,3 +11,6 @@ lint:
 
 test: install lint
 	$(PYTHON) -m pytest -q tests --doctest-modules iqpgen
+
+demo: install
+	$(PYTHON) examples/demo.py --out runs/demo
