@@ -1,9 +1,9 @@
 PYTHON ?= python3
 
-.PHONY: install test lint demo
+.PHONY: install test lint demo docs
 
 install:
-	$(PYTHON) -m pip install --quiet -e ".[test]"
+	$(PYTHON) -m pip install --quiet -e ".[test,docs]"
 
 lint:
 	$(PYTHON) -m ruff check iqpgen tests examples benchmarks
@@ -14,3 +14,6 @@ test: install lint
 
 demo: install
 	$(PYTHON) examples/demo.py --out runs/demo
+
+docs: install
+	$(PYTHON) -m sphinx -W --keep-going -b html docs docs/_build/html

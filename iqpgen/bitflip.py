@@ -2,7 +2,7 @@
 
 Each generator ``g`` of gate ``k`` independently flips the bits of its support with
 probability ``sin²θ_k``, starting from ``0…0`` (or, with ``spin_sym``, from ``0…0`` or
-``1…1`` with probability ½ each). Its expectation values are exact at any size:
+``1…1`` with probability ½ each). Its expectation values are exact at any size::
 
     ⟨Z_a⟩ = Π_g cos(2θ_{k(g)})^{[a·g odd]}   (times [|a| even] with spin_sym)
 

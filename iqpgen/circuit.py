@@ -105,7 +105,9 @@ class IqpCircuit:
             invariant under flipping every bit.
 
     Attributes:
-        n_qubits, n_params, spin_sym: as given (``n_params == len(gates)``).
+        n_qubits: number of qubits, as given.
+        n_params: number of trainable parameters, ``len(gates)``.
+        spin_sym: as given.
         n_generators: total number of generators.
         max_weight: largest generator weight (2 or less selects the fast pairwise path).
         generators: ``(n_generators, max_weight)`` int32 array of qubit indices, padded

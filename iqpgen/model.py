@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -19,8 +20,28 @@ from .estimator import Estimate, expval
 
 __all__ = ["IqpModel", "MODEL_FORMAT"]
 
+#: Version of the model file format written by :meth:`IqpModel.save`.
 MODEL_FORMAT = 1
 _KIND = "iqpgen.IqpModel"
+
+
+@functools.lru_cache(maxsize=32)
+def _loss_function(sigmas: tuple[float, ...], n_ops: int, n_samples: int):
+    """One loss function object per setting, so repeated fits reuse the compiled step."""
+
+    def loss_fn(params, key, circuit, data):
+        return mmd.loss_from_packed(
+            circuit, params, data, key, sigmas=sigmas, n_ops=n_ops, n_samples=n_samples
+        )
+
+    return loss_fn
+
+
+@functools.lru_cache(maxsize=32)
+def _adam(learning_rate: float):
+    import optax
+
+    return optax.adam(learning_rate)
 
 
 def _key_from(random_state: Any) -> jax.Array:
@@ -221,13 +242,9 @@ class IqpModel(DensityMixin, BaseEstimator):
         circuit = self._build_circuit(X.shape[1])
         sigmas = self._resolve_sigma(self.sigma, X)
         params0 = self._initial_params(circuit, X, k_init)
-        import optax
-
-        optimizer = self.optimizer or optax.adam(float(self.learning_rate))
+        optimizer = self.optimizer or _adam(float(self.learning_rate))
         kw = self._loss_kwargs(sigmas)
-
-        def loss_fn(params, k, circ, data):
-            return mmd.loss_from_packed(circ, params, data, k, **kw)
+        loss_fn = _loss_function(**kw)
 
         val_fn = val_args = None
         if X_val is not None:

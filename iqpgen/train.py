@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -55,11 +56,15 @@ class History(NamedTuple):
 
 
 class TrainResult(NamedTuple):
+    """What :func:`run` returns: the parameters to keep (the best by validation loss when a
+    validation function is given, else the last), the final loop state, and the history."""
+
     params: jax.Array
     state: TrainState
     history: History
 
 
+@functools.lru_cache(maxsize=16)
 def _make_chunk(loss_fn: Callable, optimizer: Any, length: int):
     import optax
 
@@ -224,7 +229,6 @@ def run(
         if v < best[0]:
             best = (v, s, best_params)
     stopped = False
-    chunks: dict[int, Callable] = {}
     t0 = time.perf_counter()
     show = verbose and sys.stderr.isatty()
     from tqdm.auto import tqdm
@@ -234,9 +238,7 @@ def run(
     try:
         while int(state.step) < n_steps and not stopped:
             length = min(chunk_size, n_steps - int(state.step))
-            if length not in chunks:
-                chunks[length] = _make_chunk(loss_fn, optimizer, length)
-            state, losses = chunks[length](state, key, args)
+            state, losses = _make_chunk(loss_fn, optimizer, length)(state, key, args)
             losses = np.asarray(losses, np.float64)
             hist["loss"].extend(losses.tolist())
             step = int(state.step)
