@@ -1,16 +1,15 @@
 """iqpgen: train IQP circuits as generative models on classical hardware, deploy on quantum.
 
-Importing iqpgen imports JAX, NumPy and scikit-learn's base classes only; PennyLane, optax,
-Flax and plotting libraries load when a function that needs them is called. JAX's global
-configuration is never changed.
+Importing iqpgen imports JAX and NumPy only; scikit-learn loads with ``IqpModel``, and
+PennyLane, optax, networkx and plotting libraries when a function that needs them is called.
+JAX's global configuration is never changed.
 """
 
-from . import bitflip, exact, gates, init, mmd, parallel, train
+from . import bitflip, datasets, exact, export, gates, init, mmd, parallel, train
 from ._version import __version__
 from .circuit import IqpCircuit
 from .estimator import Estimate, expval, expval_generic, expval_pairwise
 from .mmd import mmd_loss
-from .model import IqpModel
 
 __all__ = [
     "__version__",
@@ -22,10 +21,21 @@ __all__ = [
     "expval_pairwise",
     "mmd_loss",
     "bitflip",
+    "datasets",
     "exact",
+    "export",
     "gates",
     "init",
     "mmd",
     "parallel",
     "train",
 ]
+
+
+def __getattr__(name: str):
+    # IqpModel derives from scikit-learn's BaseEstimator: import it (and sklearn) on first use.
+    if name == "IqpModel":
+        from .model import IqpModel
+
+        return IqpModel
+    raise AttributeError(f"module 'iqpgen' has no attribute {name!r}")
