@@ -1,0 +1,337 @@
+"""Baselines: independent bits, the bitflip model and the RBM, against exact oracles."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+import iqpgen
+from conftest import random_params, tied_circuit
+from iqpgen import baselines as B
+from iqpgen.baselines import RBM, BitflipModel, IndependentBits, bitflip_loss
+from iqpgen.estimator import supports_from_ops
+
+
+def _data(n=5, m=300, seed=0):
+    """Bits with marginals away from 1/2, bit 1 a noisy copy of bit 0."""
+    rng = np.random.default_rng(seed)
+    X = (rng.random((m, n)) < np.linspace(0.15, 0.4, n)).astype(np.uint8)
+    X[:, 1] = X[:, 0] ^ (rng.random(m) < 0.05)
+    return X
+
+
+def _u_stat_oracle(q_all, X, sigma):
+    """Σ_a π_σ(a) (q_a² − 2 q_a F_a/m + (F_a² − m)/(m(m−1))) over all 2^n operators."""
+    n, m = X.shape[1], X.shape[0]
+    ops = iqpgen.exact.all_bitstrings(n)
+    F = (1 - 2 * ((X.astype(np.int64) @ ops.T) % 2)).sum(axis=0).astype(np.float64)
+    terms = q_all**2 - 2 * q_all * F / m + (F * F - m) / (m * (m - 1))
+    p = iqpgen.mmd.op_probability(sigma)
+    w = ops.sum(axis=1)
+    return float((p**w * (1 - p) ** (n - w)) @ terms)
+
+
+def _losses(fn, n_keys):
+    return np.array([float(fn(jax.random.key(k))) for k in range(n_keys)])
+
+
+# ------------------------------------------------------------------- independent bits
+def test_independent_expval_is_the_product_of_marginals():
+    X = _data()
+    model = IndependentBits(sigma=1.0).fit(X)
+    np.testing.assert_allclose(model.probs_, X.mean(0))
+    ops = iqpgen.exact.all_bitstrings(5)
+    z = 1 - 2 * X.mean(0)
+    expected = np.array([np.prod(z[a == 1]) for a in ops])
+    np.testing.assert_allclose(model.expval(ops), expected, atol=1e-12)
+    # The traced path used inside losses agrees.
+    fn, state = model._expval_supports()
+    got = fn(state, jnp.asarray(supports_from_ops(ops, 5)))
+    np.testing.assert_allclose(np.asarray(got), expected, atol=1e-6)
+
+
+def test_independent_sampling_statistics():
+    X = _data()
+    model = IndependentBits(random_state=3).fit(X)
+    S = model.sample(20_000)
+    assert S.dtype == np.uint8 and S.shape == (20_000, 5)
+    se = np.sqrt(model.probs_ * (1 - model.probs_) / 20_000)
+    assert np.all(np.abs(S.mean(0) - model.probs_) < 5 * se)
+    # Independence: the empirical correlation of bits 0 and 1 is ~0 (they are correlated in X).
+    assert abs(np.corrcoef(S[:, 0], S[:, 1])[0, 1]) < 5 / np.sqrt(20_000)
+    np.testing.assert_array_equal(model.sample(7, random_state=1), model.sample(7, random_state=1))
+    assert not np.array_equal(model.sample(50, random_state=1), model.sample(50, random_state=2))
+
+
+def test_independent_mmd_is_unbiased():
+    """Mean over keys within 4 standard errors of the exact value (fixed keys: deterministic;
+    the chance that a correct estimator lands outside is about 6e-5)."""
+    X = _data(m=200, seed=1)
+    model = IndependentBits(sigma=0.9, n_ops=50).fit(X[:100])
+    q_all = model.expval(iqpgen.exact.all_bitstrings(5))
+    exact = _u_stat_oracle(q_all, X[100:], 0.9)
+    vals = np.array([model.mmd(X[100:], random_state=k) for k in range(40)])
+    assert abs(vals.mean() - exact) < 4 * vals.std(ddof=1) / np.sqrt(len(vals)) + 1e-6
+    assert model.score(X[100:]) == -model.mmd(X[100:])
+
+
+# ------------------------------------------------------------------------- bitflip
+def _brute_bitflip(circuit, params, ops):
+    """⟨Z_a⟩ = Π_g cos(2θ_g)^[a·g odd] and its gradient by the product rule, in float64."""
+    n = circuit.n_qubits
+    gens = np.asarray(circuit.generators)
+    member = np.zeros((gens.shape[0], n + 1))
+    member[np.arange(gens.shape[0])[:, None], gens] = 1
+    odd = (ops @ member[:, :n].T) % 2 == 1  # (n_ops, n_gens)
+    theta = np.asarray(params, np.float64)[np.asarray(circuit.gate_of)]
+    f, df = np.cos(2 * theta), -2 * np.sin(2 * theta)
+    factors = np.where(odd, f, 1.0)
+    value = factors.prod(axis=1)
+    grad = np.zeros((ops.shape[0], circuit.n_params))
+    for g in range(gens.shape[0]):
+        others = np.delete(factors, g, axis=1).prod(axis=1)
+        grad[:, circuit.gate_of[g]] += np.where(odd[:, g], df[g] * others, 0.0)
+    if circuit.spin_sym:
+        even = ops.sum(axis=1) % 2 == 0
+        value, grad = value * even, grad * even[:, None]
+    return value, grad
+
+
+@pytest.mark.parametrize("spin_sym", [False, True])
+def test_pairwise_bitflip_expval_matches_the_product_formula(spin_sym):
+    c = tied_circuit(6, 2, seed=4, spin_sym=spin_sym)
+    params = random_params(c, 4, scale=1.0)
+    # Angles where cos 2θ is 0 and -1 (signs and zeros are the delicate part).
+    params = params.at[0].set(np.pi / 4).at[1].set(np.pi / 2).at[2].set(-np.pi / 2)
+    ops = iqpgen.exact.all_bitstrings(6)[1:]
+    supp = jnp.asarray(supports_from_ops(ops, 6))
+    value, grad = _brute_bitflip(c, params, ops)
+    fast = B._pairwise_bitflip_expval(c, params, supp)
+    np.testing.assert_allclose(np.asarray(fast), value, atol=2e-6)
+    # Reverse mode of a weighted sum, as in training (the cotangents of all operators meet).
+    w = np.linspace(-1.0, 1.0, ops.shape[0])
+    g = jax.grad(lambda p: jnp.sum(w * B._pairwise_bitflip_expval(c, p, supp)))(params)
+    np.testing.assert_allclose(np.asarray(g), w @ grad, atol=2e-5)
+
+
+def test_bitflip_loss_is_unbiased_for_the_exact_mmd():
+    """Per-bandwidth means over 40 keys within 4 standard errors of the exact values."""
+    X = _data(m=150, seed=2)
+    c = tied_circuit(5, 2, seed=1)
+    params = random_params(c, 1)
+    q_all = np.asarray(iqpgen.bitflip.expval(c, params, iqpgen.exact.all_bitstrings(5)))
+    packed = iqpgen.mmd.pack_data(X)
+    terms = B._exact_terms(B._bitflip_expval)
+    kw = dict(n_wires=5, sigmas=(0.8, 2.0), n_ops=40)
+    per = np.array(
+        [B._per_sigma_jit(terms, (c, params), packed, jax.random.key(k), **kw) for k in range(40)]
+    )
+    for col, sigma in enumerate((0.8, 2.0)):
+        exact = _u_stat_oracle(q_all.astype(np.float64), X, sigma)
+        se = per[:, col].std(ddof=1) / np.sqrt(40)
+        assert abs(per[:, col].mean() - exact) < 4 * se + 1e-6, (sigma, per[:, col].mean(), exact)
+    # The public loss averages the bandwidths' losses (same key, same operators).
+    loss = bitflip_loss(c, params, X, key=jax.random.key(39), sigma=[0.8, 2.0], n_ops=40)
+    np.testing.assert_allclose(float(loss), per[-1].mean(), rtol=1e-6)
+
+
+def test_bitflip_loss_draws_the_operators_of_mmd_loss():
+    """Same key, same operators: a circuit of single-qubit gates with angles 0 is the point
+    distribution on 0…0 for both models, where the IQP estimate has no Monte Carlo noise."""
+    X = _data(m=120, seed=3)
+    c = iqpgen.IqpCircuit(5, [[[i]] for i in range(5)])
+    p = jnp.zeros(5)
+    key = jax.random.key(11)
+    a = bitflip_loss(c, p, X, key=key, sigma=0.7, n_ops=30)
+    b = iqpgen.mmd_loss(c, p, X, key=key, sigma=0.7, n_ops=30, n_samples=8)
+    np.testing.assert_allclose(float(a), float(b), rtol=1e-5, atol=1e-7)
+
+
+def test_bitflip_loss_gradient_matches_finite_differences():
+    X = _data(m=100, seed=4)
+    with jax.enable_x64(True):
+        c = tied_circuit(5, 2, seed=2)
+        params = np.asarray(random_params(c, 2), np.float64)
+        key = jax.random.key(3)
+
+        def f(p):
+            return bitflip_loss(c, p, X, key=key, sigma=0.9, n_ops=30)
+
+        g = np.asarray(jax.grad(f)(jnp.asarray(params)))
+        rng = np.random.default_rng(0)
+        for _ in range(3):
+            d = rng.normal(size=params.shape)
+            eps = 1e-5
+            fd = (float(f(params + eps * d)) - float(f(params - eps * d))) / (2 * eps)
+            np.testing.assert_allclose(g @ d, fd, rtol=1e-6, atol=1e-10)
+
+
+P_MARGINAL = np.linspace(0.15, 0.4, 4)
+
+
+def _true_probs():
+    """The distribution _data(n=4) samples: independent bits, bit 1 = bit 0 flipped w.p. 0.05."""
+    x = iqpgen.exact.all_bitstrings(4)
+    p = np.where(x[:, 0] == 1, P_MARGINAL[0], 1 - P_MARGINAL[0])
+    p = p * np.where(x[:, 1] != x[:, 0], 0.05, 0.95)
+    for i in (2, 3):
+        p = p * np.where(x[:, i] == 1, P_MARGINAL[i], 1 - P_MARGINAL[i])
+    return p
+
+
+@pytest.fixture(scope="module")
+def fitted_bitflip():
+    X = _data(n=4, m=3000, seed=5)
+    model = BitflipModel(
+        sigma=[0.8, 1.6], n_ops=64, learning_rate=0.03, max_steps=150, random_state=0,
+        verbose=False,
+    ).fit(X)  # fmt: skip
+    return X, model
+
+
+def test_bitflip_fit_learns_the_correlation(fitted_bitflip):
+    X, model = fitted_bitflip
+    assert model.params_.shape == (10,) and model.history_.loss.shape == (150,)
+    assert model.n_features_in_ == 4 and model.sigma_ == (0.8, 1.6)
+    # Initial parameters reproduce the marginals (singles arcsin√mean).
+    init = iqpgen.init.from_data(model.circuit_, X)
+    np.testing.assert_allclose(np.sin(np.asarray(init[:4])) ** 2, X.mean(0), atol=1e-6)
+    # Bits 0 and 1 are noisy copies: pair flips learn it, independent bits cannot. Exact MMD²
+    # to the distribution the data were drawn from.
+    ops = iqpgen.exact.all_bitstrings(4)
+    z_true = iqpgen.exact.walsh_hadamard(_true_probs())
+    q_ind = IndependentBits().fit(X).expval(ops)
+    q = model.expval(ops)
+    for s in (0.8, 1.6):
+        w = iqpgen.mmd._op_weights(4, s)
+        d_model, d_ind = w @ (q - z_true) ** 2, w @ (q_ind - z_true) ** 2
+        assert d_model < 0.1 * d_ind, (s, d_model, d_ind)
+    assert model.history_.loss[-20:].mean() < model.history_.loss[:20].mean()
+
+
+def test_bitflip_samples_match_exact_expectations(fitted_bitflip):
+    _, model = fitted_bitflip
+    S = model.sample(20_000, random_state=2)
+    assert S.dtype == np.uint8 and S.shape == (20_000, 4)
+    ops = iqpgen.exact.all_bitstrings(4)[1:]
+    emp = (1 - 2 * ((S.astype(np.int64) @ ops.T) % 2)).mean(axis=0)
+    q = model.expval(ops)
+    se = np.sqrt(np.maximum(1 - q**2, 1e-12) / 20_000)
+    assert np.all(np.abs(emp - q) < 5 * se + 1e-9)
+    # A longer draw extends a shorter one with the same random_state.
+    np.testing.assert_array_equal(model.sample(5, random_state=2), S[:5])
+
+
+def test_bitflip_fit_is_reproducible_and_clonable(fitted_bitflip):
+    X, model = fitted_bitflip
+    again = clone(model).fit(X)
+    np.testing.assert_array_equal(np.asarray(again.params_), np.asarray(model.params_))
+    assert clone(model).get_params() == model.get_params()
+
+
+def test_bitflip_custom_gates_and_generic_path():
+    X = _data(n=4, m=100, seed=6)
+    model = BitflipModel(
+        gates=[[[0, 1, 2]], [[3]], [[1], [2]]], max_steps=3, sigma=1.0, verbose=False
+    ).fit(X)
+    assert model.params_.shape == (3,) and not model.circuit_.is_pairwise
+    q = model.expval(iqpgen.exact.all_bitstrings(4))
+    np.testing.assert_allclose(
+        q,
+        np.asarray(
+            iqpgen.bitflip.expval(model.circuit_, model.params_, iqpgen.exact.all_bitstrings(4))
+        ),
+        atol=1e-6,
+    )
+
+
+# ----------------------------------------------------------------------------- RBM
+@pytest.fixture(scope="module")
+def fitted_rbm():
+    rng = np.random.default_rng(7)
+    X = (rng.random((600, 6)) < np.array([0.9, 0.1, 0.8, 0.2, 0.5, 0.5])).astype(np.uint8)
+    X[:, 5] = X[:, 4]
+    model = RBM(burn_in=200, sigma=[1.0, 2.0], n_ops=100, n_samples=500, random_state=0)
+    return X, model.fit(X)
+
+
+def test_rbm_learns_marginals_and_samples(fitted_rbm):
+    X, model = fitted_rbm
+    assert model.n_components_ == 12  # min(256, 2n)
+    S = model.sample(3000, random_state=1)
+    assert S.dtype == np.uint8 and S.shape == (3000, 6) and set(np.unique(S)) <= {0, 1}
+    assert np.all(np.abs(S.mean(0)[:4] - X.mean(0)[:4]) < 0.1), S.mean(0)
+    assert (S[:, 4] == S[:, 5]).mean() > 0.8
+    np.testing.assert_array_equal(model.sample(5, random_state=4), model.sample(5, random_state=4))
+    assert not np.array_equal(model.sample(40, random_state=4), model.sample(40, random_state=5))
+
+
+def test_rbm_mmd_is_finite_and_beats_a_bad_model(fitted_rbm):
+    X, model = fitted_rbm
+    per = model.mmd_per_sigma(X)
+    assert per.shape == (2,) and np.all(np.isfinite(per))
+    assert model.score(X) == -per.mean()
+    assert model.mmd(X) < model.mmd(1 - X)  # the mirrored data are far from the model
+    assert RBM(n_components=3, n_iter=1, burn_in=2).fit(X).n_components_ == 3
+
+
+# ------------------------------------------------------------------------ bad input
+@pytest.mark.parametrize(
+    "make, call, err, match",
+    [
+        (IndependentBits, lambda m: m.sample(2), ValueError, "not fitted"),
+        (BitflipModel, lambda m: m.expval([[1, 0]]), ValueError, "not fitted"),
+        (RBM, lambda m: m.score([[0, 1], [1, 0]]), ValueError, "not fitted"),
+        (lambda: IndependentBits(sigma="median"), lambda m: m.fit([[0], [1]]), ValueError,
+         "sigma must be 'auto'"),
+        (lambda: IndependentBits(sigma=-1.0), lambda m: m.fit([[0], [1]]), ValueError,
+         "sigma must be > 0"),
+        (lambda: IndependentBits(n_ops=0), lambda m: m.fit([[0], [1]]), ValueError,
+         "n_ops must be at least 1"),
+        (lambda: IndependentBits(random_state="x"), lambda m: m.fit([[0], [1]]), TypeError,
+         "random_state must be"),
+        (IndependentBits, lambda m: m.fit([[0, 1]]), ValueError, "at least 2 rows"),
+        (IndependentBits, lambda m: m.fit([[-1, 1], [1, 1]]), ValueError, "±1 spins"),
+        (IndependentBits, lambda m: m.fit([[0, 2], [1, 1]]), ValueError, "only 0 and 1"),
+        (lambda: BitflipModel(learning_rate=-1.0), lambda m: m.fit([[0, 1], [1, 0]]),
+         ValueError, "learning_rate must be"),
+        (lambda: BitflipModel(max_weight=3), lambda m: m.fit([[0, 1], [1, 0]]), ValueError,
+         "max_weight=3 exceeds"),
+        (lambda: BitflipModel(gates=iqpgen.gates.local_circuit(3)),
+         lambda m: m.fit([[0, 1], [1, 0]]), ValueError, "gates is a circuit on 3 qubits"),
+        (lambda: BitflipModel(spin_sym="yes"), lambda m: m.fit([[0, 1], [1, 0]]), TypeError,
+         "spin_sym must be True or False"),
+        (lambda: BitflipModel(optimizer="adam"), lambda m: m.fit([[0, 1], [1, 0]]), TypeError,
+         "optimizer must be an optax"),
+        (lambda: RBM(n_components=0), lambda m: m.fit([[0, 1], [1, 0]]), ValueError,
+         "n_components must be at least 1"),
+        (lambda: RBM(burn_in=0), lambda m: m.fit([[0, 1], [1, 0]]), ValueError,
+         "burn_in must be at least 1"),
+        (lambda: RBM(n_samples=1), lambda m: m.fit([[0, 1], [1, 0]]), ValueError,
+         "n_samples must be at least 2"),
+    ],
+)  # fmt: skip
+def test_bad_input(make, call, err, match):
+    with pytest.raises(err, match=match):
+        call(make())
+
+
+def test_bad_input_after_fit():
+    X = _data(n=3, m=20)
+    model = IndependentBits(sigma=1.0).fit(X)
+    with pytest.raises(ValueError, match="has 2 columns but the model was fitted on 3"):
+        model.mmd(X[:, :2])
+    with pytest.raises(ValueError, match="n_samples must be at least 1"):
+        model.sample(0)
+    with pytest.raises(TypeError, match="n_samples must be an int"):
+        model.sample(2.5)
+    with pytest.raises(ValueError, match="ops has 2 columns"):
+        model.expval([[1, 0]])
+    c = iqpgen.gates.local_circuit(3)
+    with pytest.raises(TypeError, match="key is required"):
+        bitflip_loss(c, jnp.zeros(6), X, key=None, sigma=1.0)
+    with pytest.raises(ValueError, match="params has shape"):
+        bitflip_loss(c, jnp.zeros(5), X, key=jax.random.key(0), sigma=1.0)
+    with pytest.raises(ValueError, match="data has 2 columns"):
+        bitflip_loss(c, jnp.zeros(6), X[:, :2], key=jax.random.key(0), sigma=1.0)

@@ -1,0 +1,271 @@
+"""Evaluation: MMD² across bandwidths, correlations, Ising statistics and plots, on oracles."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import iqpgen
+from conftest import random_params, tied_circuit
+from iqpgen import evaluate
+from iqpgen.baselines import BitflipModel, IndependentBits
+
+SIGMAS = (0.8, 1.6)
+
+
+def _data(n=5, m=256, seed=0):
+    rng = np.random.default_rng(seed)
+    X = (rng.random((m, n)) < np.linspace(0.2, 0.5, n)).astype(np.uint8)
+    X[:, 1] = X[:, 0] ^ (rng.random(m) < 0.1)
+    return X
+
+
+def _iqp(circuit, params, X):
+    """An IqpModel holding the given circuit and parameters (fit with 0 steps, then set)."""
+    model = iqpgen.IqpModel(gates=circuit, max_steps=0, sigma=1.0, verbose=False).fit(X)
+    model.params_ = jnp.asarray(params, jnp.float32)
+    return model
+
+
+def _exact_u_mmd(probs, X, sigma):
+    """Exact E[estimate] of MMD² between the distribution ``probs`` and data X (U-statistic)."""
+    n, m = X.shape[1], X.shape[0]
+    q = iqpgen.exact.walsh_hadamard(np.asarray(probs, np.float64))
+    idx = X.astype(np.int64) @ (1 << np.arange(n - 1, -1, -1))
+    F = iqpgen.exact.walsh_hadamard(np.bincount(idx, minlength=2**n).astype(np.float64))
+    terms = q * q - 2 * q * F / m + (F * F - m) / (m * (m - 1))
+    return float(iqpgen.mmd._op_weights(n, sigma) @ terms)
+
+
+def _within(est, exact, k=4.0):
+    """|mean − exact| < k·stderr per bandwidth (with 20 repeats, P(fail) ≈ 1e-3 per entry
+    for a correct estimator; the keys are fixed, so the test is deterministic)."""
+    mean, se = np.asarray(est.mean), np.asarray(est.stderr)
+    assert np.all(np.abs(mean - exact) < k * se + 1e-7), (mean, exact, se)
+
+
+# ------------------------------------------------------------------------ mmd_vs_sigma
+def test_mmd_vs_sigma_iqp_matches_the_state_vector():
+    X = _data()
+    c = tied_circuit(5, 2, seed=2)
+    model = _iqp(c, random_params(c, 2), X)
+    est = evaluate.mmd_vs_sigma(
+        model, X, SIGMAS, key=jax.random.key(0), n_ops=60, n_samples=60, n_repeats=20
+    )
+    assert est.mean.shape == est.stderr.shape == (2,) and np.all(est.stderr > 0)
+    exact = [iqpgen.mmd.exact(c, model.params_, X, s) for s in SIGMAS]
+    _within(est, exact)
+
+
+def test_mmd_vs_sigma_exact_and_sampled_routes():
+    X = _data(seed=1)
+    ind = IndependentBits(n_ops=60).fit(X[:128])
+    xs = iqpgen.exact.all_bitstrings(5)
+    probs = np.prod(np.where(xs == 1, ind.probs_, 1 - ind.probs_), axis=1)
+    exact = [_exact_u_mmd(probs, X[128:], s) for s in SIGMAS]
+    key = jax.random.key(1)
+    est = evaluate.mmd_vs_sigma(ind, X[128:], SIGMAS, key=key, n_ops=60, n_repeats=20)
+    _within(est, exact)
+    # Samples of the same distribution, as an array and through a sample() method.
+    samples = ind.sample(20 * 256, random_state=5)
+    est_s = evaluate.mmd_vs_sigma(samples, X[128:], SIGMAS, key=key, n_ops=60, n_repeats=20)
+    _within(est_s, exact)
+
+    class Sampler:
+        def sample(self, n_samples, random_state=None):
+            return ind.sample(n_samples, random_state=random_state)
+
+    est_m = evaluate.mmd_vs_sigma(
+        Sampler(), X[128:], SIGMAS, key=key, n_ops=60, n_samples=256, n_repeats=20
+    )
+    _within(est_m, exact)
+
+
+def test_mmd_vs_sigma_bitflip_route_is_exact_in_the_model_term():
+    X = _data(seed=3)
+    model = BitflipModel(max_steps=0, sigma=1.0, n_ops=60, verbose=False).fit(X)
+    model.params_ = random_params(model.circuit_, 3)
+    q = model.expval(iqpgen.exact.all_bitstrings(5))
+    # The distribution from its Walsh–Hadamard transform (a 2^n-point inverse).
+    probs = iqpgen.exact.walsh_hadamard(q) / 32
+    exact = [_exact_u_mmd(probs, X, s) for s in SIGMAS]
+    est = evaluate.mmd_vs_sigma(model, X, SIGMAS, key=jax.random.key(2), n_ops=60, n_repeats=20)
+    _within(est, exact)
+
+
+# ------------------------------------------------------------------------ correlations
+def _exact_moments(circuit, params):
+    n = circuit.n_qubits
+    i, j = np.triu_indices(n, 1)
+    ops = np.zeros((n + len(i), n), np.uint8)
+    ops[np.arange(n), np.arange(n)] = 1
+    ops[n + np.arange(len(i)), i] = 1
+    ops[n + np.arange(len(i)), j] = 1
+    return ops, i, j
+
+
+@pytest.mark.parametrize("spin_sym", [False, True])
+def test_iqp_pair_moments_equal_the_estimator_on_the_same_samples(spin_sym):
+    """Every ⟨Z_i⟩ and ⟨Z_iZ_j⟩ from four matrix products equals iqpgen.expval with the same
+    key (same z samples), and the correlations agree with the state vector."""
+    X = _data(n=6)
+    c = tied_circuit(6, 2, seed=5, spin_sym=spin_sym)
+    params = random_params(c, 5)
+    model = _iqp(c, params, X)
+    key = jax.random.key(7)
+    z, zz, how = evaluate._moments(model, key=key, n_samples=3000)
+    assert how == "expectation"
+    ops, i, j = _exact_moments(c, params)
+    ref = np.asarray(iqpgen.expval(c, model.params_, ops, key=key, n_samples=3000).mean)
+    np.testing.assert_allclose(z, ref[:6], atol=2e-5)
+    np.testing.assert_allclose(zz[i, j], ref[6:], atol=2e-5)
+    exact = iqpgen.exact.expval(c, model.params_, ops)
+    np.testing.assert_allclose(zz[i, j], exact[6:], atol=0.08)
+    corr = evaluate.correlations(model, key=key, n_samples=3000)
+    assert np.allclose(corr, corr.T) and np.all(np.diag(corr) == 1)
+
+
+def test_pair_moments_sparse_layout_and_chunks():
+    """A chain on 80 qubits takes the sparse field path; chunking over samples changes nothing."""
+    n = 80
+    gates = [[[q]] for q in range(n)] + [[[q, q + 1]] for q in range(n - 1)]
+    c = iqpgen.IqpCircuit(n, gates)
+    params = random_params(c, 8, scale=0.4)
+    key = jax.random.key(8)
+    z, zz = evaluate._pair_moments_jit(c, params, key, n_samples=500, chunk=500)
+    z2, zz2 = evaluate._pair_moments_jit(c, params, key, n_samples=500, chunk=96)
+    np.testing.assert_allclose(np.asarray(zz), np.asarray(zz2), atol=2e-5)
+    ops = np.zeros((5, n), np.uint8)
+    ops[0, [3, 4]] = ops[1, [10, 50]] = ops[2, [0, 79]] = ops[3, 0] = ops[4, 40] = 1
+    ref = np.asarray(iqpgen.expval(c, params, ops, key=key, n_samples=500).mean)
+    np.testing.assert_allclose(np.asarray(zz)[[3, 10, 0], [4, 50, 79]], ref[:3], atol=2e-5)
+    np.testing.assert_allclose(np.asarray(z)[[0, 40]], ref[3:], atol=2e-5)
+
+
+def test_correlations_of_samples_and_exact_baselines():
+    X = _data(n=6, m=500)
+    X[:, 5] = 0  # a constant bit has no correlation
+    corr = evaluate.correlations(X)
+    ref = np.corrcoef(X[:, :5], rowvar=False)
+    np.testing.assert_allclose(corr[:5, :5], ref, atol=1e-10)
+    assert np.all(corr[5, :5] == 0) and corr[5, 5] == 1
+    ind = IndependentBits().fit(_data(n=6, m=500))
+    np.testing.assert_allclose(evaluate.correlations(ind), np.eye(6), atol=1e-6)
+    bf = BitflipModel(max_steps=0, sigma=1.0, verbose=False).fit(_data(n=6, m=500))
+    bf.params_ = random_params(bf.circuit_, 4)
+    z, zz, how = evaluate._moments(bf, key=None, n_samples=2)
+    ops, i, j = _exact_moments(bf.circuit_, bf.params_)
+    ref = bf.expval(ops)
+    assert how == "exact"
+    np.testing.assert_allclose(z, ref[:6], atol=1e-6)
+    np.testing.assert_allclose(zz[i, j], ref[6:], atol=1e-6)
+
+
+def test_correlations_non_pairwise_iqp():
+    X = _data(n=5)
+    c = tied_circuit(5, 3, seed=6)
+    model = _iqp(c, random_params(c, 6), X)
+    key = jax.random.key(9)
+    z, zz, _ = evaluate._moments(model, key=key, n_samples=400)
+    ops, i, j = _exact_moments(c, model.params_)
+    ref = np.asarray(iqpgen.expval(c, model.params_, ops, key=key, n_samples=400).mean)
+    np.testing.assert_allclose(zz[i, j], ref[5:], atol=1e-5)
+
+
+# ------------------------------------------------------------------------ Ising stats
+def test_ising_energy_stats_from_expectations_and_samples():
+    n = 5
+    edges = np.array([[q, (q + 1) % n] for q in range(n)])
+    weights = np.linspace(-1.0, 1.0, n)
+    h = np.linspace(0.3, -0.2, n)
+    X = _data(n=n)
+    c = tied_circuit(n, 2, seed=9)
+    model = _iqp(c, random_params(c, 9), X)
+    stats = evaluate.ising_energy_stats(
+        model, (edges, weights), h, key=jax.random.key(3), n_samples=20_000
+    )
+    probs = iqpgen.exact.probs(c, model.params_)
+    xs = iqpgen.exact.all_bitstrings(n)
+    e = iqpgen.datasets.ising_energy(xs, (edges, weights), h) / n
+    m = (2.0 * xs - 1).mean(axis=1)
+    assert abs(stats.energy - probs @ e) < 0.03
+    assert abs(stats.magnetisation - probs @ m) < 0.02
+    assert abs(stats.magnetisation_sq - probs @ m**2) < 0.02
+    assert np.isnan(stats.energy_std) and np.isnan(stats.abs_magnetisation)
+    # Samples: plain averages.
+    s = evaluate.ising_energy_stats(X, (edges, weights), h)
+    e_x = iqpgen.datasets.ising_energy(X, (edges, weights), h) / n
+    m_x = (2.0 * X - 1).mean(axis=1)
+    np.testing.assert_allclose(
+        s, [e_x.mean(), e_x.std(ddof=1), m_x.mean(), (m_x**2).mean(), np.abs(m_x).mean()]
+    )
+    # Exact baselines go through their expectations.
+    ind = IndependentBits().fit(X)
+    si = evaluate.ising_energy_stats(ind, (edges, weights), h)
+    z = 1 - 2 * ind.probs_
+    e_ind = (-(weights * z[edges[:, 0]] * z[edges[:, 1]]).sum() + h @ z) / n
+    assert abs(si.energy - e_ind) < 1e-6 and abs(si.magnetisation + z.mean()) < 1e-6
+
+
+# ------------------------------------------------------------------------------ plots
+def test_plots_return_figures_and_save(tmp_path):
+    X = _data()
+
+    class Fitted:  # anything with a History in history_
+        history_ = iqpgen.train.History(
+            np.linspace(0.1, 0.01, 30), np.array([10, 20, 30]), np.ones(3) * 0.02, 30, False, 1.0
+        )
+
+    fig = evaluate.plot_loss(Fitted(), path=tmp_path / "loss.png")
+    assert len(fig.axes[0].lines) == 2  # training and validation
+    assert fig.axes[0].get_xlabel() == "step" and (tmp_path / "loss.png").stat().st_size > 0
+    est = iqpgen.Estimate(np.array([0.02, 0.01]), np.array([1e-3, 2e-3]))
+    fig = evaluate.plot_mmd_vs_sigma(
+        SIGMAS, {"a": est, "b": est}, path=tmp_path / "sub" / "mmd.pdf"
+    )
+    assert (
+        len(fig.axes[0].get_legend().get_texts()) == 2 and (tmp_path / "sub" / "mmd.pdf").exists()
+    )
+    fig = evaluate.plot_correlations(
+        {"data": evaluate.correlations(X), "model": np.eye(5)}, path=tmp_path / "c.png"
+    )
+    assert len(fig.axes) == 3 and (tmp_path / "c.png").exists()
+
+
+# -------------------------------------------------------------------------- bad input
+def test_bad_input():
+    X = _data()
+    ind = IndependentBits(sigma=1.0).fit(X)
+    key = jax.random.key(0)
+    with pytest.raises(TypeError, match="model must be an IqpModel"):
+        evaluate.mmd_vs_sigma(object(), X, 1.0, key=key)
+    with pytest.raises(ValueError, match="not fitted"):
+        evaluate.mmd_vs_sigma(iqpgen.IqpModel(), X, 1.0, key=key)
+    with pytest.raises(ValueError, match="not fitted"):
+        evaluate.correlations(BitflipModel())
+    with pytest.raises(TypeError, match="key is required"):
+        evaluate.mmd_vs_sigma(ind, X, 1.0, key=None)
+    with pytest.raises(ValueError, match="n_repeats must be at least 2"):
+        evaluate.mmd_vs_sigma(ind, X, 1.0, key=key, n_repeats=1)
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        evaluate.mmd_vs_sigma(ind, X, [1.0, -2.0], key=key)
+    with pytest.raises(ValueError, match="X_test has 4 columns but the circuit has 5"):
+        evaluate.mmd_vs_sigma(ind, X[:, :4], 1.0, key=key)
+    with pytest.raises(ValueError, match="groups need at least 2 rows"):
+        evaluate.mmd_vs_sigma(X[:5], X, 1.0, key=key, n_repeats=3)
+    with pytest.raises(ValueError, match="model has 4 columns"):
+        evaluate.mmd_vs_sigma(X[:, :4], X, 1.0, key=key)
+    with pytest.raises(TypeError, match="key is required"):
+        evaluate.correlations(_iqp(iqpgen.gates.local_circuit(5), np.zeros(15), X))
+    with pytest.raises(ValueError, match="the model has 5 bits but the Ising model has 4"):
+        evaluate.ising_energy_stats(
+            _iqp(iqpgen.gates.local_circuit(5), np.zeros(15), X), np.zeros((4, 4)), np.zeros(4)
+        )
+    with pytest.raises(ValueError, match="results\\['a'\\] has \\(3,\\) estimates"):
+        evaluate.plot_mmd_vs_sigma([1.0, 2.0], {"a": iqpgen.Estimate(np.ones(3), np.ones(3))})
+    with pytest.raises(ValueError, match="matrices is empty"):
+        evaluate.plot_correlations({})
+    with pytest.raises(ValueError, match="must be square"):
+        evaluate.plot_correlations({"a": np.ones((2, 3))})
+    with pytest.raises(TypeError, match="plot_loss needs a fitted model"):
+        evaluate.plot_loss(ind)
