@@ -38,10 +38,10 @@ import jax.numpy as jnp
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 
-from . import _checks, bitflip, gates, init, mmd, train
+from . import _checks, bitflip, init, mmd, train
 from .circuit import IqpCircuit
 from .estimator import supports_from_ops
-from .model import _key_from, _number
+from .model import _key_from, _number, circuit_for
 
 __all__ = ["IndependentBits", "BitflipModel", "RBM", "bitflip_loss"]
 
@@ -453,15 +453,7 @@ class BitflipModel(_MmdBaseline):
         self.verbose = verbose
 
     def _build_circuit(self, n: int) -> IqpCircuit:
-        if self.gates is None:
-            if self.max_weight > n:
-                raise ValueError(f"max_weight={self.max_weight} exceeds the data's {n} columns.")
-            return gates.local_circuit(n, self.max_weight, spin_sym=bool(self.spin_sym))
-        if isinstance(self.gates, IqpCircuit):
-            if self.gates.n_qubits != n:
-                raise ValueError(f"gates is a circuit on {self.gates.n_qubits} qubits; X has {n}.")
-            return self.gates
-        return IqpCircuit(n, self.gates, spin_sym=bool(self.spin_sym))
+        return circuit_for(self.gates, n, max_weight=self.max_weight, spin_sym=self.spin_sym)
 
     def fit(self, X: Any, y: Any = None) -> BitflipModel:
         """Train on the 0/1 matrix ``X`` ``(m, n)``, ``m ≥ 2``; returns ``self``."""

@@ -25,6 +25,20 @@ MODEL_FORMAT = 1
 _KIND = "iqpgen.IqpModel"
 
 
+def circuit_for(gate_spec: Any, n: int, *, max_weight: int, spin_sym: bool) -> IqpCircuit:
+    """The circuit of an estimator's ``gates`` argument for ``n`` qubits: all gates of weight
+    ≤ ``max_weight`` when ``gate_spec`` is None, else the given pattern or circuit."""
+    if gate_spec is None:
+        if max_weight > n:
+            raise ValueError(f"max_weight={max_weight} exceeds the data's {n} columns.")
+        return gates.local_circuit(n, max_weight, spin_sym=bool(spin_sym))
+    if isinstance(gate_spec, IqpCircuit):
+        if gate_spec.n_qubits != n:
+            raise ValueError(f"gates is a circuit on {gate_spec.n_qubits} qubits; X has {n}.")
+        return gate_spec
+    return IqpCircuit(n, gate_spec, spin_sym=bool(spin_sym))
+
+
 @functools.lru_cache(maxsize=32)
 def _loss_function(sigmas: tuple[float, ...], n_ops: int, n_samples: int):
     """One loss function object per setting, so repeated fits reuse the compiled step."""
@@ -179,15 +193,7 @@ class IqpModel(DensityMixin, BaseEstimator):
             mmd._as_sigmas(self.sigma)
 
     def _build_circuit(self, n: int) -> IqpCircuit:
-        if self.gates is None:
-            if self.max_weight > n:
-                raise ValueError(f"max_weight={self.max_weight} exceeds the data's {n} columns.")
-            return gates.local_circuit(n, self.max_weight, spin_sym=bool(self.spin_sym))
-        if isinstance(self.gates, IqpCircuit):
-            if self.gates.n_qubits != n:
-                raise ValueError(f"gates is a circuit on {self.gates.n_qubits} qubits; X has {n}.")
-            return self.gates
-        return IqpCircuit(n, self.gates, spin_sym=bool(self.spin_sym))
+        return circuit_for(self.gates, n, max_weight=self.max_weight, spin_sym=self.spin_sym)
 
     def _initial_params(self, circuit: IqpCircuit, X: np.ndarray, key: jax.Array) -> jax.Array:
         if isinstance(self.init, str):
