@@ -6,8 +6,8 @@ install:
 	$(PYTHON) -m pip install --quiet -e ".[test,docs]"
 
 lint:
-	$(PYTHON) -m ruff check iqpgen tests examples benchmarks
-	$(PYTHON) -m ruff format --check iqpgen tests examples benchmarks
+	$(PYTHON) -m ruff check --no-cache iqpgen tests examples benchmarks
+	$(PYTHON) -m ruff format --no-cache --check iqpgen tests examples benchmarks
 
 test: install lint
 	$(PYTHON) -m pytest -q tests --doctest-modules iqpgen

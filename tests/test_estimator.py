@@ -6,9 +6,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import random_params, tied_circuit
 
 import iqpgen
+from conftest import random_params, tied_circuit
 from iqpgen.estimator import draw_signs
 
 # 5 sigma per estimate: with ~100 estimates per test the chance of a false failure is ~6e-5.

@@ -4,9 +4,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import random_params, tied_circuit
 
 import iqpgen
+from conftest import random_params, tied_circuit
 
 
 @pytest.mark.parametrize("spin_sym", [False, True])

@@ -6,9 +6,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import random_params, tied_circuit
 
 import iqpgen
+from conftest import random_params, tied_circuit
 from iqpgen import mmd
 
 
