@@ -40,6 +40,7 @@ def parser(description: str, name: str) -> argparse.ArgumentParser:
     p.add_argument("--out", default=os.path.join("runs", name), help="output folder")
     p.add_argument("--seed", type=int, default=0, help="seed of data, training and evaluation")
     p.add_argument("--steps", type=int, default=None, help="Adam steps (IQP and bitflip)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (IQP and bitflip)")
     p.add_argument("--no-cache", action="store_true", help="regenerate the dataset")
     return p
 
@@ -125,14 +126,17 @@ def run_experiment(
     n = X.shape[1]
     sigmas = paper_sigmas(n)
     print(f"{name}: {n} bits, {len(X_train)} training and {len(X_test)} test rows")
-    print(f"bandwidths σ = {', '.join(f'{s:.3f}' for s in sigmas)}; {cfg['steps']} steps")
+    print(
+        f"bandwidths σ = {', '.join(f'{s:.3f}' for s in sigmas)}; {cfg['steps']} Adam steps "
+        f"at learning rate {args.lr:g}"
+    )
 
     iqp = iqpgen.IqpModel(
         spin_sym=spin_sym,
         sigma=sigmas,
         n_ops=cfg["n_ops"],
         n_samples=cfg["n_samples"],
-        learning_rate=1e-3,
+        learning_rate=args.lr,
         max_steps=cfg["steps"],
         random_state=args.seed,
         verbose=True,
@@ -145,7 +149,7 @@ def run_experiment(
             spin_sym=spin_sym,
             sigma=sigmas,
             n_ops=cfg["n_ops"],
-            learning_rate=1e-3,
+            learning_rate=args.lr,
             max_steps=cfg["steps"],
             random_state=args.seed,
         ).fit(X_train)
@@ -234,7 +238,7 @@ def run_experiment(
         "n_train": len(X_train),
         "n_test": len(X_test),
         "quick": bool(args.quick),
-        "settings": cfg,
+        "settings": dict(cfg, learning_rate=args.lr, seed=args.seed),
         "sigmas": sigmas,
         "mmd": {
             k: {"mean": v.mean.tolist(), "stderr": v.stderr.tolist()} for k, v in results.items()
