@@ -43,6 +43,8 @@ __all__ = ["Estimate", "expval", "expval_generic", "expval_pairwise"]
 _CHUNK_ELEMENTS = 1 << 25
 # Elements of (operators x generators x width) per generator chunk on the generic path.
 _GEN_CHUNK_ELEMENTS = 1 << 23
+# Elements of (operators x width x samples) per step of the block-term loop on CPU.
+_BLOCK_ELEMENTS = 1 << 20
 
 
 class Estimate(NamedTuple):
@@ -59,7 +61,10 @@ def draw_signs(key: jax.Array, n_samples: int, n_qubits: int, spin_sym: bool, dt
     With ``spin_sym`` the strings are uniform among those of even weight (the last bit is the
     parity of the others). The same key always gives the same signs, whatever the chunking.
     """
-    z = jax.random.bernoulli(key, 0.5, (n_qubits, n_samples))
+    # 32 fair bits from each random word: cheaper than one draw per bit.
+    words = jax.random.bits(key, (n_qubits, -(-n_samples // 32)), jnp.uint32)
+    bits = (words[:, :, None] >> jnp.arange(32, dtype=jnp.uint32)) & 1
+    z = bits.reshape(n_qubits, -1)[:, :n_samples].astype(bool)
     if spin_sym:
         parity = jnp.bitwise_xor.reduce(z[:-1].astype(jnp.uint8), axis=0).astype(bool)
         z = z.at[-1].set(parity if n_qubits > 1 else False)
@@ -123,37 +128,71 @@ def dense_ops(supps: list[jax.Array], n_qubits: int, dtype) -> jax.Array:
     return jnp.concatenate([one(s) for s in supps])
 
 
+def _block_size(count: int, width: int, n_samples: int, elements: int) -> int:
+    """Operators per step of the block-term loop (the whole bucket off CPU)."""
+    if jax.default_backend() != "cpu":
+        return count
+    return max(1, min(count, elements // max(1, width * n_samples)))
+
+
+def _blocks(x: jax.Array, k: int) -> jax.Array:
+    """Split the leading axis into steps of ``k`` operators, padding with the last row."""
+    pad = -x.shape[0] % k
+    if pad:
+        x = jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)])
+    return x.reshape(-1, k, *x.shape[1:])
+
+
 @jax.custom_vjp
-def _quadratic_form(j_aa: jax.Array, s_a: jax.Array) -> jax.Array:
-    """``Σ_uv s_u J_uv s_v`` per operator and sample: ``(c, w, w), (c, w, N) -> (c, N)``."""
-    return jnp.sum(s_a * jnp.einsum("cuv,cvn->cun", j_aa, s_a), axis=1)
+def _quadratic_form(j_aa: jax.Array, s8: jax.Array, supp: jax.Array) -> jax.Array:
+    """``Σ_uv s_u J_uv s_v`` per operator and sample, ``(c, w, w) -> (c, N)``.
+
+    ``s8``: the signs as int8 ``(n + 1, N)`` with a zero last row (the padding index).
+    The signs of a few operators at a time are gathered inside the loop, so they stay in
+    cache; gathering all of them at once costs more than the products on CPU.
+    """
+    c, w, _ = j_aa.shape
+    k = _block_size(c, w, s8.shape[1], _BLOCK_ELEMENTS)
+
+    def step(x):
+        j, sp = x
+        s = s8[sp].astype(j.dtype)  # (k, w, N)
+        return jnp.sum(s * jnp.einsum("kuv,kvn->kun", j, s), axis=1)
+
+    out = jax.lax.map(step, (_blocks(j_aa, k), _blocks(supp, k)))
+    return out.reshape(-1, s8.shape[1])[:c]
 
 
-def _quadratic_form_fwd(j_aa, s_a):
-    return _quadratic_form(j_aa, s_a), s_a
+def _quadratic_form_fwd(j_aa, s8, supp):
+    return _quadratic_form(j_aa, s8, supp), (s8, supp)
 
 
-def _quadratic_form_bwd(s_a, g):
-    # d/dJ_uv = Σ_n g_n s_u s_v, a (w × N)·(N × w) product per operator. On CPU a loop of
-    # 2-D products runs several times faster than XLA's batched product for these shapes.
-    if jax.default_backend() == "cpu":
-        d = jax.lax.map(lambda x: (x[0] * x[1][None, :]) @ x[0].T, (s_a, g))
-    else:
-        d = jnp.einsum("cun,cvn->cuv", s_a * g[:, None, :], s_a)
-    return d, jnp.zeros_like(s_a)  # the signs are constants
+def _quadratic_form_bwd(res, g):
+    # d/dJ_uv = Σ_n g_n s_u s_v, a (w × N)·(N × w) product per operator.
+    s8, supp = res
+    c, w = supp.shape
+    k = _block_size(c, w, s8.shape[1], 1)  # on CPU one operator a step is fastest here
+
+    def step(x):
+        gk, sp = x
+        s = s8[sp].astype(gk.dtype)
+        return jnp.einsum("kun,kvn->kuv", s * gk[:, None, :], s)
+
+    d = jax.lax.map(step, (_blocks(g, k), _blocks(supp, k)))
+    return d.reshape(-1, w, w)[:c], None, None  # the signs and supports are constants
 
 
 _quadratic_form.defvjp(_quadratic_form_fwd, _quadratic_form_bwd)
 
 
-def _block_term(jp: jax.Array, stp: jax.Array, supp: jax.Array) -> jax.Array:
+def _block_term(jp: jax.Array, s8: jax.Array, supp: jax.Array) -> jax.Array:
     """``s_Aᵀ J_AA s_A`` for operators with supports ``supp`` (c, w): shape ``(c, n_samples)``.
 
-    Padding rows of ``stp`` are zero, so padded positions contribute nothing.
+    Row ``n`` of ``s8`` is zero, so padded positions contribute nothing.
     """
     side = jp.shape[0]
     flat = supp[:, :, None] * side + supp[:, None, :]  # a 1-D gather transposes to a cheap scatter
-    return _quadratic_form(jp.reshape(-1)[flat], stp[supp])
+    return _quadratic_form(jp.reshape(-1)[flat], s8, supp)
 
 
 def _pairwise_phases(circuit, params, st, supps, a_dense):
@@ -161,8 +200,8 @@ def _pairwise_phases(circuit, params, st, supps, a_dense):
     jp = pair_matrix(circuit, params)
     t = st * _field(circuit, params, jp, st)  # (n, N): s_i (h_i + (J s)_i)
     lin = a_dense @ t  # one dense product for every operator
-    stp = jnp.concatenate([st, jnp.zeros((1, st.shape[1]), st.dtype)])
-    quad = jnp.concatenate([_block_term(jp, stp, s) for s in supps])
+    s8 = jnp.concatenate([st.astype(jnp.int8), jnp.zeros((1, st.shape[1]), jnp.int8)])
+    quad = jnp.concatenate([_block_term(jp, s8, s) for s in supps])
     return lin - quad
 
 

@@ -152,16 +152,28 @@ def _sample_supports(
     n: int,
 ) -> jax.Array:
     """Supports of strata ``start..start+count`` padded to ``width`` with ``n``."""
-    k_u, k_perm = jax.random.split(key)
+    k_u, k_pick = jax.random.split(key)
     n_w = wires.shape[0]
     # Weight of each stratum: inverse CDF at a uniform point inside the stratum.
     u = (start + jnp.arange(count) + jax.random.uniform(k_u, (count,))) / n_ops
     cdf = jnp.asarray(_binomial_cdf(n_w, p), jnp.float32)
-    weight = jnp.minimum(jnp.searchsorted(cdf, u), width)
-    # A uniformly random subset of that size: the first `weight` of a random order.
-    _, idx = jax.lax.top_k(jax.random.uniform(k_perm, (count, n_w)), width)
-    chosen = wires[idx]
-    return jnp.where(jnp.arange(width)[None, :] < weight[:, None], chosen, n).astype(jnp.int32)
+    weight = jnp.minimum(jnp.searchsorted(cdf, u), width).astype(jnp.int32)
+    # A uniformly random subset of that size by Floyd's algorithm: step i < weight draws t
+    # uniform in [0, j] with j = n_w - weight + i and keeps t, or j if t is already taken.
+    # Work and random numbers scale with the width, not with n.
+    top = n_w - weight[None, :] + jnp.arange(1, width + 1, dtype=jnp.int32)[:, None]  # j + 1
+    draws = jax.random.randint(k_pick, (width, count), 0, top)
+
+    def step(chosen, x):
+        i, t = x
+        j = n_w - weight + i
+        pick = jnp.where(jnp.any(chosen == t[:, None], axis=1), j, t)
+        return chosen.at[:, i].set(jnp.where(i < weight, pick, n_w)), None
+
+    chosen = jnp.full((count, width), n_w, jnp.int32)  # n_w: padding, never drawn
+    chosen, _ = jax.lax.scan(step, chosen, (jnp.arange(width, dtype=jnp.int32), draws))
+    wires_p = jnp.concatenate([wires, jnp.full((1,), n, wires.dtype)])
+    return wires_p[chosen].astype(jnp.int32)
 
 
 # ------------------------------------------------------------------------- loss
