@@ -82,6 +82,7 @@ def run_iqpgen(n: int, layout: str, repeats: int) -> dict:
         G = nx.barabasi_albert_graph(n, 3, seed=0)
         circuit = iqpgen.IqpCircuit(n, iqpgen.gates.graph(G))
     build_s = time.perf_counter() - t0
+    circuit = jax.device_put(circuit)  # once, as a training loop holds it
     X = _data(n)
     data = pack_data(X)
     params = iqpgen.init.from_data(circuit, X)

@@ -110,6 +110,8 @@ class IqpCircuit:
         spin_sym: as given.
         n_generators: total number of generators.
         max_weight: largest generator weight (2 or less selects the fast pairwise path).
+        is_all_pairs: whether this is :func:`iqpgen.gates.local_circuit`'s ``(n, 2)`` layout,
+            whose couplings are built without scatters.
         generators: ``(n_generators, max_weight)`` int32 array of qubit indices, padded
             with ``n_qubits``.
         gate_of: ``(n_generators,)`` int32 array, the parameter index of each generator.
@@ -123,7 +125,15 @@ class IqpCircuit:
         [[(0, 1)], [(2,), (1,)]]
     """
 
-    __slots__ = ("_n", "_n_params", "_spin_sym", "_gens", "_gate_of", "_gates_cache")
+    __slots__ = (
+        "_n",
+        "_n_params",
+        "_spin_sym",
+        "_all_pairs",
+        "_gens",
+        "_gate_of",
+        "_gates_cache",
+    )
 
     def __init__(self, n_qubits: int, gates: Any, *, spin_sym: bool = False) -> None:
         n_qubits = _check_n_qubits(n_qubits)
@@ -203,17 +213,18 @@ class IqpCircuit:
         self._spin_sym = bool(spin_sym)
         self._gens = np.ascontiguousarray(gens, dtype=np.int32)
         self._gate_of = np.ascontiguousarray(gate_of, dtype=np.int32)
+        self._all_pairs = _is_all_pairs(n, self._gens, self._gate_of, n_params)
         self._gates_cache = None
 
     # -- pytree protocol: index arrays are leaves (traced under jit); sizes are static.
     def tree_flatten(self):
-        aux = (self._n, self._n_params, self._spin_sym)
+        aux = (self._n, self._n_params, self._spin_sym, self._all_pairs)
         return (self._gens, self._gate_of), aux
 
     @classmethod
     def tree_unflatten(cls, aux, children):
         self = cls.__new__(cls)
-        self._n, self._n_params, self._spin_sym = aux
+        self._n, self._n_params, self._spin_sym, self._all_pairs = aux
         self._gens, self._gate_of = children
         self._gates_cache = None
         return self
@@ -253,6 +264,13 @@ class IqpCircuit:
         return self.max_weight <= 2
 
     @property
+    def is_all_pairs(self) -> bool:
+        """True for the layout of :func:`iqpgen.gates.local_circuit` ``(n, 2)``: every single
+        and every pair, in that order, one parameter each. Its couplings are then built by
+        index arithmetic instead of scatters over the generator arrays."""
+        return self._all_pairs
+
+    @property
     def gates(self) -> list[list[tuple[int, ...]]]:
         """The pattern as lists of tuples (built on the host; not available under jit)."""
         if self._gates_cache is None:
@@ -279,6 +297,33 @@ class IqpCircuit:
             f"n_generators={self.n_generators}, max_weight={self.max_weight}, "
             f"spin_sym={self._spin_sym})"
         )
+
+
+def _is_all_pairs(n: int, gens: np.ndarray, gate_of: np.ndarray, n_params: int) -> bool:
+    """Whether the generators are ``[i]`` for every qubit, then ``[i, j]`` for every ``i < j``
+    in row-major order, one parameter each (checked in chunks to bound memory)."""
+    n_pairs = n * (n - 1) // 2
+    if n < 2 or gens.shape != (n + n_pairs, 2) or n_params != n + n_pairs:
+        return False
+    if not (np.array_equal(gens[:n, 0], np.arange(n)) and (gens[:n, 1] == n).all()):
+        return False
+    # Pair k sits in row i with offset(i) = i(2n - i - 1)/2 <= k < offset(i + 1).
+    rows = np.arange(n, dtype=np.int64)
+    offset = rows * (2 * n - rows - 1) // 2
+    step = 1 << 22
+    for a in range(0, n + n_pairs, step):
+        k = np.arange(a, min(a + step, n + n_pairs), dtype=np.int64)
+        if not np.array_equal(gate_of[a : a + step], k):
+            return False
+        pairs = k[k >= n] - n
+        if pairs.size:
+            i = np.searchsorted(offset, pairs, side="right") - 1
+            g = gens[n + pairs]
+            if not (
+                np.array_equal(g[:, 0], i) and np.array_equal(g[:, 1], pairs - offset[i] + i + 1)
+            ):
+                return False
+    return True
 
 
 def _check_n_qubits(n_qubits: Any) -> int:

@@ -45,6 +45,8 @@ _CHUNK_ELEMENTS = 1 << 25
 _GEN_CHUNK_ELEMENTS = 1 << 23
 # Elements of (operators x width x samples) per step of the block-term loop on CPU.
 _BLOCK_ELEMENTS = 1 << 20
+# Largest n for which the all-pairs index arithmetic stays exact in int32.
+_ALL_PAIRS_MAX_QUBITS = 23_000
 
 
 class Estimate(NamedTuple):
@@ -86,16 +88,58 @@ def _traced_supports(ops: jax.Array, n_qubits: int) -> jax.Array:
 
 
 # --------------------------------------------------------------------- phase builders
-def pair_matrix(circuit: IqpCircuit, params: jax.Array) -> jax.Array:
-    """Padded symmetric coupling matrix ``(n+1, n+1)``: ``J`` in the top-left block,
-    ``h`` in the last column and row, zero diagonal. Pairwise circuits only."""
+def couplings(circuit: IqpCircuit, params: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(J, h)`` of a pairwise circuit: ``J`` symmetric ``(n, n)`` with zero diagonal holding
+    ``2θ`` of each pair generator, ``h`` ``(n,)`` holding ``2θ`` of each single."""
     n = circuit.n_qubits
+    if circuit.is_all_pairs and n <= _ALL_PAIRS_MAX_QUBITS:
+        return _all_pairs_couplings(params, n)
     gens = circuit.generators
     i = gens[:, 0]
     j = gens[:, 1] if gens.shape[1] == 2 else jnp.full_like(i, n)
     ang = 2 * params[circuit.gate_of]
     jp = jnp.zeros((n + 1, n + 1), params.dtype).at[i, j].add(ang)
-    return jp + jp.T
+    jp = jp + jp.T
+    return jp[:n, :n], jp[:n, n]
+
+
+def _pair_offset(i: jax.Array, n: int) -> jax.Array:
+    """Index of pair ``(i, i + 1)`` among the pairs of the all-pairs layout."""
+    return i * (2 * n - i - 1) // 2
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def _all_pairs_couplings(params: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
+    # J_ij for i < j is parameter n + offset(i) + j - i - 1: a gather by index arithmetic,
+    # where the general layout needs a scatter over its generator arrays.
+    i = jax.lax.broadcasted_iota(jnp.int32, (n, n), 0)
+    j = jax.lax.broadcasted_iota(jnp.int32, (n, n), 1)
+    lo, hi, off_diag = jnp.minimum(i, j), jnp.maximum(i, j), i != j
+    k = jnp.where(off_diag, n + _pair_offset(lo, n) + hi - lo - 1, 0)
+    return jnp.where(off_diag, 2 * params.at[k].get(mode="promise_in_bounds"), 0), 2 * params[:n]
+
+
+def _all_pairs_couplings_fwd(params, n):
+    return _all_pairs_couplings(params, n), None
+
+
+def _all_pairs_couplings_bwd(n, _, cotangents):
+    j_bar, h_bar = cotangents
+    g = j_bar + j_bar.T
+    # Row i of pair k: the root of offset(i) = k, corrected to the exact integer.
+    k = jnp.arange(n * (n - 1) // 2, dtype=jnp.int32)
+    disc = (2 * n - 1) ** 2 - 8 * k  # exact in int32 for n <= _ALL_PAIRS_MAX_QUBITS
+    i = ((2 * n - 1 - jnp.sqrt(disc.astype(jnp.float32))) / 2).astype(jnp.int32)
+    i = jnp.clip(i, 0, n - 2)
+    for _ in range(2):
+        i = jnp.where(_pair_offset(i + 1, n) <= k, i + 1, i)
+        i = jnp.where(_pair_offset(i, n) > k, i - 1, i)
+    j = k - _pair_offset(i, n) + i + 1
+    pairs = g.reshape(-1).at[i * n + j].get(mode="promise_in_bounds")
+    return (2 * jnp.concatenate([h_bar, pairs]).astype(j_bar.dtype),)
+
+
+_all_pairs_couplings.defvjp(_all_pairs_couplings_fwd, _all_pairs_couplings_bwd)
 
 
 def _dense_pairs(circuit: IqpCircuit) -> bool:
@@ -104,11 +148,11 @@ def _dense_pairs(circuit: IqpCircuit) -> bool:
     return 20 * circuit.n_generators > circuit.n_qubits**2
 
 
-def _field(circuit: IqpCircuit, params: jax.Array, jp: jax.Array, st: jax.Array) -> jax.Array:
+def _field(circuit: IqpCircuit, params: jax.Array, J: jax.Array, h: jax.Array, st: jax.Array):
     """``h + J s`` for every sample, shape ``(n, n_samples)``."""
     n = circuit.n_qubits
     if _dense_pairs(circuit):
-        return jp[:n, :n] @ st + jp[:n, n:]
+        return J @ st + h[:, None]
     gens = circuit.generators
     i = gens[:, 0]
     j = gens[:, 1] if gens.shape[1] == 2 else jnp.full_like(i, n)
@@ -185,23 +229,25 @@ def _quadratic_form_bwd(res, g):
 _quadratic_form.defvjp(_quadratic_form_fwd, _quadratic_form_bwd)
 
 
-def _block_term(jp: jax.Array, s8: jax.Array, supp: jax.Array) -> jax.Array:
+def _block_term(J: jax.Array, s8: jax.Array, supp: jax.Array) -> jax.Array:
     """``s_Aᵀ J_AA s_A`` for operators with supports ``supp`` (c, w): shape ``(c, n_samples)``.
 
-    Row ``n`` of ``s8`` is zero, so padded positions contribute nothing.
+    Row ``n`` of ``s8`` is zero, so padded positions contribute nothing (whatever ``J`` entry
+    their clipped index reads).
     """
-    side = jp.shape[0]
-    flat = supp[:, :, None] * side + supp[:, None, :]  # a 1-D gather transposes to a cheap scatter
-    return _quadratic_form(jp.reshape(-1)[flat], s8, supp)
+    n = J.shape[0]
+    q = jnp.minimum(supp, n - 1)
+    flat = q[:, :, None] * n + q[:, None, :]  # a 1-D gather transposes to a cheap scatter
+    return _quadratic_form(J.reshape(-1)[flat], s8, supp)
 
 
 def _pairwise_phases(circuit, params, st, supps, a_dense):
     """Phases ``(n_ops, N)``: ``A (s ∘ (h + J s)) − s_Aᵀ J_AA s_A`` (DESIGN §3)."""
-    jp = pair_matrix(circuit, params)
-    t = st * _field(circuit, params, jp, st)  # (n, N): s_i (h_i + (J s)_i)
+    J, h = couplings(circuit, params)
+    t = st * _field(circuit, params, J, h, st)  # (n, N): s_i (h_i + (J s)_i)
     lin = a_dense @ t  # one dense product for every operator
     s8 = jnp.concatenate([st.astype(jnp.int8), jnp.zeros((1, st.shape[1]), jnp.int8)])
-    quad = jnp.concatenate([_block_term(jp, s8, s) for s in supps])
+    quad = jnp.concatenate([_block_term(J, s8, s) for s in supps])
     return lin - quad
 
 

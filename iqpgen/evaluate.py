@@ -28,7 +28,7 @@ import numpy as np
 
 from . import _checks, baselines, mmd
 from .circuit import IqpCircuit
-from .estimator import Estimate, _field, draw_signs, pair_matrix
+from .estimator import Estimate, _field, couplings, draw_signs
 from .model import IqpModel
 
 __all__ = [
@@ -195,8 +195,8 @@ def mmd_vs_sigma(
 # ----------------------------------------------------------------- pair correlators
 def _pair_sums(circuit: IqpCircuit, params: jax.Array, st: jax.Array, mask: jax.Array):
     """``Σ_z cos t``, ``Σ_z (C Cᵀ − S Sᵀ)`` and ``Σ_z (sS (sC)ᵀ + sC (sS)ᵀ)`` for one chunk."""
-    jp = pair_matrix(circuit, params)
-    t = st * _field(circuit, params, jp, st)  # (n, N): phase of Z_i
+    J, h = couplings(circuit, params)
+    t = st * _field(circuit, params, J, h, st)  # (n, N): phase of Z_i
     C, S = jnp.cos(t) * mask, jnp.sin(t) * mask
     sC, sS = st * C, st * S
     return C.sum(axis=1), C @ C.T - S @ S.T, sS @ sC.T + sC @ sS.T
@@ -230,7 +230,7 @@ def _pair_moments_jit(circuit, params, key, *, n_samples: int, chunk: int):
     )
     xs = (st_p.reshape(n, n_chunks, chunk).transpose(1, 0, 2), mask.reshape(n_chunks, chunk))
     (c1, e1, e2), _ = jax.lax.scan(body, zero, xs)
-    two_j = 2.0 * pair_matrix(circuit, params)[:n, :n]
+    two_j = 2.0 * couplings(circuit, params)[0]
     zz = (jnp.cos(two_j) * e1 + jnp.sin(two_j) * e2) / n_samples
     z = c1 / n_samples
     if circuit.spin_sym:

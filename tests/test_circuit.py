@@ -132,3 +132,18 @@ def test_random_layout():
         iqpgen.gates.random(6, 5, key=jax.random.key(0), min_weight=3, max_weight=2)
     with pytest.raises(TypeError, match="key is required"):
         iqpgen.gates.random(6, 5, key=None)
+
+
+def test_all_pairs_layout_is_recognised_only_when_exact():
+    n = 6
+    assert iqpgen.gates.local_circuit(n, 2).is_all_pairs
+    assert iqpgen.IqpCircuit(n, iqpgen.gates.local(n, 2)).is_all_pairs
+    swapped = iqpgen.gates.local(n, 2)
+    swapped[n], swapped[n + 1] = swapped[n + 1], swapped[n]
+    tied = iqpgen.gates.local(n, 2)[:-1]
+    tied[-1] = tied[-1] + [(n - 2, n - 1)]
+    for gates in (swapped, tied, iqpgen.gates.local(n, 1), iqpgen.gates.local(n, 3)):
+        assert not iqpgen.IqpCircuit(n, gates).is_all_pairs
+    c = iqpgen.gates.local_circuit(n, 2)
+    leaves, tree = jax.tree_util.tree_flatten(c)
+    assert jax.tree_util.tree_unflatten(tree, leaves).is_all_pairs

@@ -1,5 +1,6 @@
 """Monte Carlo expval against the exact state vector, across paths, chunks and keys."""
 
+import math
 import sys
 
 import jax
@@ -246,3 +247,49 @@ def test_pairwise_path_rejects_heavy_generators():
     c = iqpgen.IqpCircuit(3, [[(0, 1, 2)]])
     with pytest.raises(ValueError, match="weight <= 2"):
         iqpgen.expval_pairwise(c, np.zeros(1), [[1, 0, 0]], key=jax.random.key(0))
+
+
+@pytest.mark.parametrize("n", [2, 3, 9, 40])
+def test_all_pairs_couplings_equal_the_general_scatter(n):
+    """The index-arithmetic couplings of the all-pairs layout, and their gradient, equal the
+    scatter over generator arrays (forced here by numbering the parameters backwards)."""
+    from iqpgen.estimator import couplings
+
+    fast = iqpgen.gates.local_circuit(n, 2)
+    gens = np.where(np.asarray(fast.generators) == n, -1, np.asarray(fast.generators))
+    general = iqpgen.IqpCircuit.from_arrays(n, gens, np.arange(fast.n_params)[::-1].copy())
+    assert fast.is_all_pairs and not general.is_all_pairs
+    p = jax.random.normal(jax.random.key(n), (fast.n_params,))
+    w_j = jax.random.normal(jax.random.key(1), (n, n))
+    w_h = jax.random.normal(jax.random.key(2), (n,))
+
+    def f(c, q):
+        J, h = couplings(c, q)
+        return jnp.sum(J * w_j) + jnp.sum(h * w_h), (J, h)
+
+    (_, (J1, h1)), g1 = jax.value_and_grad(lambda q: f(fast, q), has_aux=True)(p)
+    (_, (J2, h2)), g2 = jax.value_and_grad(lambda q: f(general, q[::-1]), has_aux=True)(p)
+    np.testing.assert_array_equal(J1, J2)
+    np.testing.assert_array_equal(h1, h2)
+    np.testing.assert_allclose(g1, g2, rtol=1e-6, atol=1e-6)
+    assert np.all(np.diag(np.asarray(J1)) == 0) and np.array_equal(J1, J1.T)
+
+
+def test_sampled_supports_are_uniform_subsets():
+    """Floyd sampling: distinct qubits, the stratum's weight, every subset equally likely."""
+    from iqpgen.mmd import _sample_supports
+
+    n, width = 5, 5
+    wires = jnp.arange(n, dtype=jnp.int32)
+    draw = jax.jit(lambda k: _sample_supports(k, wires, 0.4, 20, 0, 20, width, n))
+    counts = {}
+    for r in range(300):
+        for row in np.asarray(draw(jax.random.key(r))):
+            sub = tuple(sorted(int(q) for q in row if q < n))
+            assert len(set(sub)) == len(sub)
+            counts[sub] = counts.get(sub, 0) + 1
+    for w in range(1, n):
+        c = np.array([v for k, v in counts.items() if len(k) == w], float)
+        assert len(c) == math.comb(n, w)
+        chi2 = np.sum((c - c.mean()) ** 2 / c.mean())
+        assert chi2 < len(c) - 1 + 5 * np.sqrt(2 * (len(c) - 1))  # 5 sigma of chi^2
