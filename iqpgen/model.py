@@ -104,8 +104,10 @@ class IqpModel(DensityMixin, BaseEstimator):
         patience: early stopping after this many steps without improvement.
         validation_fraction: fraction of ``X`` held out for validation (early stopping and
             best-parameter selection).
-        init: ``"data"`` (:func:`iqpgen.init.from_data`), ``"normal"``, or an array of angles.
-        init_scale: ``scale`` of the data init, or ``std`` of the normal one (default 0.01).
+        init: ``"data"`` (:func:`iqpgen.init.from_data`), ``"moments"``
+            (:func:`iqpgen.init.from_moments`), ``"normal"``, or an array of angles.
+        init_scale: ``scale`` of the data init, ``shrink`` of the moments init (default 1),
+            or ``std`` of the normal one (default 0.01).
         random_state: int seed, JAX key or None; a seed makes ``fit`` reproducible.
         verbose: progress bar on a terminal.
 
@@ -199,10 +201,15 @@ class IqpModel(DensityMixin, BaseEstimator):
         if isinstance(self.init, str):
             if self.init == "data":
                 return init.from_data(circuit, X, scale=self.init_scale)
+            if self.init == "moments":
+                shrink = 1.0 if self.init_scale is None else self.init_scale
+                return init.from_moments(circuit, X, shrink=shrink)
             if self.init == "normal":
                 std = 0.01 if self.init_scale is None else self.init_scale
                 return init.normal(circuit, key=key, std=std)
-            raise ValueError(f"init must be 'data', 'normal' or an array, got {self.init!r}.")
+            raise ValueError(
+                f"init must be 'data', 'moments', 'normal' or an array, got {self.init!r}."
+            )
         return _checks.check_params(circuit, self.init).astype(jnp.float32)
 
     def _loss_kwargs(self, sigmas: tuple[float, ...]) -> dict:

@@ -4,6 +4,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import networkx as nx
 import numpy as np
 import pytest
 
@@ -214,3 +215,33 @@ def test_init_from_data_pairs_follow_covariance():
         iqpgen.init.from_data(c, X, scale=-1.0)
     with pytest.raises(ValueError, match="std must be"):
         iqpgen.init.normal(c, key=jax.random.key(0), std=-1.0)
+
+
+def test_init_from_moments_recovers_an_iqp_circuit():
+    """Data with the exact moments of a circuit of singles and pairs on a triangle-free graph:
+    from_moments gives a circuit with the same ⟨Z_i⟩ and ⟨Z_iZ_j⟩ on its pairs (state vector),
+    and the same |angles|."""
+    n = 6
+    c = iqpgen.IqpCircuit(n, iqpgen.gates.graph(nx.cycle_graph(n)))
+    singles = np.array([len(g[0]) == 1 for g in c.gates])
+    rng = np.random.default_rng(3)
+    true = np.where(singles, rng.uniform(0.1, 0.4, c.n_params), rng.uniform(-0.3, 0.3, c.n_params))
+    probs = iqpgen.exact.probs(c, true)
+    X = np.repeat(iqpgen.exact.all_bitstrings(n), np.round(probs * 2_000_000).astype(int), axis=0)
+    ops = np.array([[int(q in g[0]) for q in range(n)] for g in c.gates])
+    s = 1 - 2 * X.astype(float)
+    data_moments = np.prod(np.where(ops[:, None, :] == 1, s[None], 1.0), axis=2).mean(1)
+    p = np.asarray(iqpgen.init.from_moments(c, X))
+    np.testing.assert_allclose(iqpgen.exact.expval(c, p, ops), data_moments, atol=2e-5)
+    np.testing.assert_allclose(np.abs(p), np.abs(true), atol=2e-3)
+    # Shrinking the pairs keeps the marginals exact; a high threshold leaves singles only.
+    shrunk = np.asarray(iqpgen.init.from_moments(c, X, shrink=0.5))
+    np.testing.assert_allclose(np.abs(shrunk[~singles]), 0.5 * np.abs(p[~singles]), rtol=1e-5)
+    marginals = iqpgen.exact.expval(c, shrunk, ops[singles])
+    np.testing.assert_allclose(marginals, data_moments[singles], atol=2e-5)
+    only_singles = np.asarray(iqpgen.init.from_moments(c, X, threshold=1e6))
+    assert np.all(only_singles[~singles] == 0)
+    with pytest.raises(ValueError, match="shrink must be"):
+        iqpgen.init.from_moments(c, X, shrink=-1.0)
+    with pytest.raises(ValueError, match="threshold must be"):
+        iqpgen.init.from_moments(c, X, threshold=float("nan"))

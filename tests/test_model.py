@@ -81,6 +81,16 @@ def test_random_state_makes_fit_reproducible():
     assert not np.array_equal(a.params_, c.params_)
 
 
+def test_moments_init_is_used_and_shrunk_by_init_scale():
+    X, _ = ising_chain(n=5, m=200, seed=6)
+    kw = dict(max_steps=1, learning_rate=1e-12, n_ops=16, n_samples=16, verbose=False)
+    model = IqpModel(init="moments", **kw).fit(X)
+    expected = iqpgen.init.from_moments(model.circuit_, X)
+    np.testing.assert_allclose(model.params_, expected, atol=1e-6)
+    shrunk = IqpModel(init="moments", init_scale=0.5, **kw).fit(X)
+    assert np.abs(shrunk.params_[5:]).sum() < np.abs(model.params_[5:]).sum()
+
+
 def test_fit_resumes_from_checkpoint(tmp_path):
     X, _ = ising_chain(n=5, m=200, seed=4)
     ckpt = str(tmp_path / "fit.npz")
