@@ -88,19 +88,28 @@ def _traced_supports(ops: jax.Array, n_qubits: int) -> jax.Array:
 
 
 # --------------------------------------------------------------------- phase builders
-def couplings(circuit: IqpCircuit, params: jax.Array) -> tuple[jax.Array, jax.Array]:
+def couplings(
+    circuit: IqpCircuit, params: jax.Array, blocks: jax.Array | None = None
+) -> tuple[jax.Array, ...]:
     """``(J, h)`` of a pairwise circuit: ``J`` symmetric ``(n, n)`` with zero diagonal holding
-    ``2θ`` of each pair generator, ``h`` ``(n,)`` holding ``2θ`` of each single."""
+    ``2θ`` of each pair generator, ``h`` ``(n,)`` holding ``2θ`` of each single.
+
+    With ``blocks`` (flat indices into ``J``) also returns ``J.reshape(-1)[blocks]``; for the
+    all-pairs layout the gradient of those entries is then added into that of ``J`` in place.
+    """
     n = circuit.n_qubits
     if circuit.is_all_pairs and n <= _ALL_PAIRS_MAX_QUBITS:
-        return _all_pairs_couplings(params, n)
+        flat = jnp.zeros((0,), jnp.int32) if blocks is None else blocks
+        J, h, b = _all_pairs_couplings(params, flat, n)
+        return (J, h) if blocks is None else (J, h, b)
     gens = circuit.generators
     i = gens[:, 0]
     j = gens[:, 1] if gens.shape[1] == 2 else jnp.full_like(i, n)
     ang = 2 * params[circuit.gate_of]
     jp = jnp.zeros((n + 1, n + 1), params.dtype).at[i, j].add(ang)
     jp = jp + jp.T
-    return jp[:n, :n], jp[:n, n]
+    J, h = jp[:n, :n], jp[:n, n]
+    return (J, h) if blocks is None else (J, h, J.reshape(-1)[blocks])
 
 
 def _pair_offset(i: jax.Array, n: int) -> jax.Array:
@@ -108,23 +117,26 @@ def _pair_offset(i: jax.Array, n: int) -> jax.Array:
     return i * (2 * n - i - 1) // 2
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
-def _all_pairs_couplings(params: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _all_pairs_couplings(params: jax.Array, flat: jax.Array, n: int):
     # J_ij for i < j is parameter n + offset(i) + j - i - 1: a gather by index arithmetic,
     # where the general layout needs a scatter over its generator arrays.
     i = jax.lax.broadcasted_iota(jnp.int32, (n, n), 0)
     j = jax.lax.broadcasted_iota(jnp.int32, (n, n), 1)
     lo, hi, off_diag = jnp.minimum(i, j), jnp.maximum(i, j), i != j
     k = jnp.where(off_diag, n + _pair_offset(lo, n) + hi - lo - 1, 0)
-    return jnp.where(off_diag, 2 * params.at[k].get(mode="promise_in_bounds"), 0), 2 * params[:n]
+    J = jnp.where(off_diag, 2 * params.at[k].get(mode="promise_in_bounds"), 0)
+    return J, 2 * params[:n], J.reshape(-1)[flat]
 
 
-def _all_pairs_couplings_fwd(params, n):
-    return _all_pairs_couplings(params, n), None
+def _all_pairs_couplings_fwd(params, flat, n):
+    return _all_pairs_couplings(params, flat, n), flat
 
 
-def _all_pairs_couplings_bwd(n, _, cotangents):
-    j_bar, h_bar = cotangents
+def _all_pairs_couplings_bwd(n, flat, cotangents):
+    j_bar, h_bar, b_bar = cotangents
+    # The block entries' gradient goes into J's in place: no n x n buffer of zeros.
+    j_bar = j_bar.reshape(-1).at[flat].add(b_bar).reshape(n, n)
     g = j_bar + j_bar.T
     # Row i of pair k: the root of offset(i) = k, corrected to the exact integer.
     k = jnp.arange(n * (n - 1) // 2, dtype=jnp.int32)
@@ -136,7 +148,7 @@ def _all_pairs_couplings_bwd(n, _, cotangents):
         i = jnp.where(_pair_offset(i, n) > k, i - 1, i)
     j = k - _pair_offset(i, n) + i + 1
     pairs = g.reshape(-1).at[i * n + j].get(mode="promise_in_bounds")
-    return (2 * jnp.concatenate([h_bar, pairs]).astype(j_bar.dtype),)
+    return 2 * jnp.concatenate([h_bar, pairs]).astype(j_bar.dtype), None
 
 
 _all_pairs_couplings.defvjp(_all_pairs_couplings_fwd, _all_pairs_couplings_bwd)
@@ -229,25 +241,30 @@ def _quadratic_form_bwd(res, g):
 _quadratic_form.defvjp(_quadratic_form_fwd, _quadratic_form_bwd)
 
 
-def _block_term(J: jax.Array, s8: jax.Array, supp: jax.Array) -> jax.Array:
-    """``s_Aᵀ J_AA s_A`` for operators with supports ``supp`` (c, w): shape ``(c, n_samples)``.
+def _block_index(supp: jax.Array, n: int) -> jax.Array:
+    """Flat indices of the ``|A|×|A|`` blocks of ``J`` for supports ``supp`` (c, w).
 
-    Row ``n`` of ``s8`` is zero, so padded positions contribute nothing (whatever ``J`` entry
-    their clipped index reads).
+    Padding (index ``n``) is clipped to a real entry; row ``n`` of the int8 signs is zero, so
+    padded positions contribute nothing whatever entry they read.
     """
-    n = J.shape[0]
     q = jnp.minimum(supp, n - 1)
-    flat = q[:, :, None] * n + q[:, None, :]  # a 1-D gather transposes to a cheap scatter
-    return _quadratic_form(J.reshape(-1)[flat], s8, supp)
+    return (q[:, :, None] * n + q[:, None, :]).reshape(-1)
 
 
 def _pairwise_phases(circuit, params, st, supps, a_dense):
     """Phases ``(n_ops, N)``: ``A (s ∘ (h + J s)) − s_Aᵀ J_AA s_A`` (DESIGN §3)."""
-    J, h = couplings(circuit, params)
+    n = circuit.n_qubits
+    J, h, blocks = couplings(circuit, params, jnp.concatenate([_block_index(s, n) for s in supps]))
     t = st * _field(circuit, params, J, h, st)  # (n, N): s_i (h_i + (J s)_i)
     lin = a_dense @ t  # one dense product for every operator
     s8 = jnp.concatenate([st.astype(jnp.int8), jnp.zeros((1, st.shape[1]), jnp.int8)])
-    quad = jnp.concatenate([_block_term(J, s8, s) for s in supps])
+    quad, start = [], 0
+    for s in supps:  # s_Aᵀ J_AA s_A per operator
+        c, w = s.shape
+        j_aa = blocks[start : start + c * w * w].reshape(c, w, w)
+        quad.append(_quadratic_form(j_aa, s8, s))
+        start += c * w * w
+    quad = jnp.concatenate(quad)
     return lin - quad
 
 

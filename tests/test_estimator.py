@@ -263,12 +263,16 @@ def test_all_pairs_couplings_equal_the_general_scatter(n):
     w_j = jax.random.normal(jax.random.key(1), (n, n))
     w_h = jax.random.normal(jax.random.key(2), (n,))
 
-    def f(c, q):
-        J, h = couplings(c, q)
-        return jnp.sum(J * w_j) + jnp.sum(h * w_h), (J, h)
+    blocks = jnp.array([0, 1, n + 1, n * n - 1, n - 1], jnp.int32)  # flat entries of J
+    w_b = jax.random.normal(jax.random.key(3), blocks.shape)
 
-    (_, (J1, h1)), g1 = jax.value_and_grad(lambda q: f(fast, q), has_aux=True)(p)
-    (_, (J2, h2)), g2 = jax.value_and_grad(lambda q: f(general, q[::-1]), has_aux=True)(p)
+    def f(c, q):
+        J, h, b = couplings(c, q, blocks)
+        return jnp.sum(J * w_j) + jnp.sum(h * w_h) + jnp.sum(b * w_b), (J, h, b)
+
+    (_, (J1, h1, b1)), g1 = jax.value_and_grad(lambda q: f(fast, q), has_aux=True)(p)
+    (_, (J2, h2, _)), g2 = jax.value_and_grad(lambda q: f(general, q[::-1]), has_aux=True)(p)
+    np.testing.assert_array_equal(b1, J1.reshape(-1)[blocks])
     np.testing.assert_array_equal(J1, J2)
     np.testing.assert_array_equal(h1, h2)
     np.testing.assert_allclose(g1, g2, rtol=1e-6, atol=1e-6)
