@@ -34,13 +34,15 @@ def paper_sigmas(n: int) -> list[float]:
     return [s, 2 * s, 4 * s]
 
 
-def parser(description: str, name: str) -> argparse.ArgumentParser:
+def parser(description: str, name: str, *, lr: float = 1e-3) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--quick", action="store_true", help="a small run (seconds to a minute)")
     p.add_argument("--out", default=os.path.join("runs", name), help="output folder")
     p.add_argument("--seed", type=int, default=0, help="seed of data, training and evaluation")
     p.add_argument("--steps", type=int, default=None, help="Adam steps (IQP and bitflip)")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (IQP and bitflip)")
+    p.add_argument(
+        "--lr", type=float, default=lr, help=f"Adam learning rate, IQP and bitflip (default {lr:g})"
+    )
     p.add_argument("--no-cache", action="store_true", help="regenerate the dataset")
     return p
 
@@ -117,6 +119,7 @@ def run_experiment(
     *,
     ising: tuple[Any, Any] | None = None,
     spin_sym: bool = False,
+    iqp_init: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train the IQP model and the baselines on ``X``, evaluate them, write everything."""
     os.makedirs(args.out, exist_ok=True)
@@ -140,6 +143,7 @@ def run_experiment(
         max_steps=cfg["steps"],
         random_state=args.seed,
         verbose=True,
+        **(iqp_init or {}),
     )
     with timer.phase("train IQP"):
         iqp.fit(X_train)
