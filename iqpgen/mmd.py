@@ -162,13 +162,13 @@ def _sample_supports(
     # uniform in [0, j] with j = n_w - weight + i and keeps t, or j if t is already taken.
     # Work and random numbers scale with the width, not with n.
     top = n_w - weight[None, :] + jnp.arange(1, width + 1, dtype=jnp.int32)[:, None]  # j + 1
-    draws = jax.random.randint(k_pick, (width, count), 0, top)
+    draws = jax.random.randint(k_pick, (width, count), 0, top, jnp.int32)
 
     def step(chosen, x):
         i, t = x
         j = n_w - weight + i
         pick = jnp.where(jnp.any(chosen == t[:, None], axis=1), j, t)
-        return chosen.at[:, i].set(jnp.where(i < weight, pick, n_w)), None
+        return chosen.at[:, i].set(jnp.where(i < weight, pick, n_w).astype(jnp.int32)), None
 
     chosen = jnp.full((count, width), n_w, jnp.int32)  # n_w: padding, never drawn
     chosen, _ = jax.lax.scan(step, chosen, (jnp.arange(width, dtype=jnp.int32), draws))
