@@ -45,8 +45,11 @@ _CHUNK_ELEMENTS = 1 << 25
 _GEN_CHUNK_ELEMENTS = 1 << 23
 # Elements of (operators x width x samples) per step of the block-term loop on CPU.
 _BLOCK_ELEMENTS = 1 << 20
-# Largest n for which the all-pairs index arithmetic stays exact in int32.
-_ALL_PAIRS_MAX_QUBITS = 23_000
+# Largest n for which the all-pairs layout's int32 flat indices into J (n^2) stay exact.
+_ALL_PAIRS_MAX_QUBITS = 46_000
+# From this n on, J of the all-pairs layout is built (and its gradient packed) one row at a
+# time; below it, by index arithmetic over all n^2 entries (faster while J fits in cache).
+_ROW_LOOP_MIN_QUBITS = 3_000
 
 
 class Estimate(NamedTuple):
@@ -119,13 +122,26 @@ def _pair_offset(i: jax.Array, n: int) -> jax.Array:
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _all_pairs_couplings(params: jax.Array, flat: jax.Array, n: int):
-    # J_ij for i < j is parameter n + offset(i) + j - i - 1: a gather by index arithmetic,
-    # where the general layout needs a scatter over its generator arrays.
-    i = jax.lax.broadcasted_iota(jnp.int32, (n, n), 0)
-    j = jax.lax.broadcasted_iota(jnp.int32, (n, n), 1)
-    lo, hi, off_diag = jnp.minimum(i, j), jnp.maximum(i, j), i != j
-    k = jnp.where(off_diag, n + _pair_offset(lo, n) + hi - lo - 1, 0)
-    J = jnp.where(off_diag, 2 * params.at[k].get(mode="promise_in_bounds"), 0)
+    # J_ij for i < j is parameter n + offset(i) + j - i - 1: contiguous runs of the parameter
+    # vector, where the general layout needs a scatter over its generator arrays.
+    if n >= _ROW_LOOP_MIN_QUBITS:
+        # Row i of the upper triangle is the length-n slice of params ending where the row's
+        # pairs end, with its first i + 1 entries masked. (U + U.T is fast on CPU only while
+        # U is a 2-D array rather than a reshaped buffer, and without a scale fused into it.)
+        col = jnp.arange(n, dtype=jnp.int32)
+
+        def row(_, i):
+            r = jax.lax.dynamic_slice(params, (_pair_offset(i + 1, n),), (n,))
+            return None, jnp.where(col > i, 2 * r, 0)
+
+        _, upper = jax.lax.scan(row, None, col)
+        J = upper + upper.T
+    else:
+        i = jax.lax.broadcasted_iota(jnp.int32, (n, n), 0)
+        j = jax.lax.broadcasted_iota(jnp.int32, (n, n), 1)
+        lo, hi, off_diag = jnp.minimum(i, j), jnp.maximum(i, j), i != j
+        k = jnp.where(off_diag, n + _pair_offset(lo, n) + hi - lo - 1, 0)
+        J = jnp.where(off_diag, 2 * params.at[k].get(mode="promise_in_bounds"), 0)
     return J, 2 * params[:n], J.reshape(-1)[flat]
 
 
@@ -136,8 +152,19 @@ def _all_pairs_couplings_fwd(params, flat, n):
 def _all_pairs_couplings_bwd(n, flat, cotangents):
     j_bar, h_bar, b_bar = cotangents
     # The block entries' gradient goes into J's in place: no n x n buffer of zeros.
-    j_bar = j_bar.reshape(-1).at[flat].add(b_bar).reshape(n, n)
+    j_bar = j_bar.at[flat // n, flat % n].add(b_bar)
     g = j_bar + j_bar.T
+    if n >= _ROW_LOOP_MIN_QUBITS:
+        # Row i's pairs, g[i, i+1:], are the tail of the slice g[i, 1:]; written from the last
+        # row to the first, each slice's head spills over the previous row's place, which
+        # that row then overwrites.
+        def row(t, out):
+            i = n - 2 - t
+            r = jax.lax.dynamic_slice(g, (i, 1), (1, n - 1))[0]
+            return jax.lax.dynamic_update_slice(out, 2 * r, (_pair_offset(i + 1, n) + 1,))
+
+        out = jnp.zeros((n + n * (n - 1) // 2,), g.dtype).at[:n].set(2 * h_bar)
+        return jax.lax.fori_loop(0, n - 1, row, out).astype(j_bar.dtype), None
     # Row i of pair k: the root of offset(i) = k, corrected to the exact integer.
     k = jnp.arange(n * (n - 1) // 2, dtype=jnp.int32)
     disc = (2 * n - 1) ** 2 - 8 * k  # exact in int32 for n <= _ALL_PAIRS_MAX_QUBITS

@@ -2,6 +2,7 @@
 
 import math
 import sys
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -249,11 +250,16 @@ def test_pairwise_path_rejects_heavy_generators():
         iqpgen.expval_pairwise(c, np.zeros(1), [[1, 0, 0]], key=jax.random.key(0))
 
 
+@pytest.mark.parametrize("rows", [False, True], ids=["index-arithmetic", "row-loop"])
 @pytest.mark.parametrize("n", [2, 3, 9, 40])
-def test_all_pairs_couplings_equal_the_general_scatter(n):
-    """The index-arithmetic couplings of the all-pairs layout, and their gradient, equal the
-    scatter over generator arrays (forced here by numbering the parameters backwards)."""
+def test_all_pairs_couplings_equal_the_general_scatter(n, rows, monkeypatch):
+    """The couplings of the all-pairs layout, and their gradient, built both ways (all entries
+    by index arithmetic, or one row at a time), equal the scatter over generator arrays
+    (forced here by numbering the parameters backwards)."""
+    from iqpgen import estimator
     from iqpgen.estimator import couplings
+
+    monkeypatch.setattr(estimator, "_ROW_LOOP_MIN_QUBITS", 0 if rows else 10**9)
 
     fast = iqpgen.gates.local_circuit(n, 2)
     gens = np.where(np.asarray(fast.generators) == n, -1, np.asarray(fast.generators))
@@ -270,8 +276,10 @@ def test_all_pairs_couplings_equal_the_general_scatter(n):
         J, h, b = couplings(c, q, blocks)
         return jnp.sum(J * w_j) + jnp.sum(h * w_h) + jnp.sum(b * w_b), (J, h, b)
 
-    (_, (J1, h1, b1)), g1 = jax.value_and_grad(lambda q: f(fast, q), has_aux=True)(p)
-    (_, (J2, h2, _)), g2 = jax.value_and_grad(lambda q: f(general, q[::-1]), has_aux=True)(p)
+    (_, (J1, h1, b1)), g1 = jax.jit(jax.value_and_grad(partial(f, fast), has_aux=True))(p)
+    (_, (J2, h2, _)), g2 = jax.jit(jax.value_and_grad(lambda q: f(general, q[::-1]), has_aux=True))(
+        p
+    )
     np.testing.assert_array_equal(b1, J1.reshape(-1)[blocks])
     np.testing.assert_array_equal(J1, J2)
     np.testing.assert_array_equal(h1, h2)
