@@ -119,7 +119,7 @@ def run_experiment(
     *,
     ising: tuple[Any, Any] | None = None,
     spin_sym: bool = False,
-    iqp_init: dict[str, Any] | None = None,
+    iqp_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train the IQP model and the baselines on ``X``, evaluate them, write everything."""
     os.makedirs(args.out, exist_ok=True)
@@ -143,11 +143,17 @@ def run_experiment(
         max_steps=cfg["steps"],
         random_state=args.seed,
         verbose=True,
-        **(iqp_init or {}),
+        **(iqp_options or {}),
     )
     with timer.phase("train IQP"):
         iqp.fit(X_train)
-    print(f"  IQP: {iqp.circuit_.n_params} gates, final loss {iqp.history_.loss[-1]:.4g}")
+    hist = iqp.history_
+    print(f"  IQP: {iqp.circuit_.n_params} gates, final loss {hist.loss[-1]:.4g}")
+    if len(hist.val_step):
+        print(
+            f"  IQP: kept the parameters of step {hist.best_step} (validation MMD² "
+            f"{hist.val_loss.min():.4g}; {hist.val_loss[0]:.4g} at the start)"
+        )
     with timer.phase("train bitflip"):
         bitflip = BitflipModel(
             spin_sym=spin_sym,

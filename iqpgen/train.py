@@ -188,9 +188,9 @@ def run(
         optimizer: an ``optax.GradientTransformation``.
         key: JAX key; step ``t`` uses ``fold_in(key, t)``.
         n_steps: total number of steps (a resumed run counts the steps already done).
-        val_fn: optional ``val_fn(params, *val_args)`` evaluated every ``val_every`` steps
-            (rounded up to whole chunks); the parameters with the best validation loss are
-            returned.
+        val_fn: optional ``val_fn(params, *val_args)`` evaluated at the start and every
+            ``val_every`` steps (rounded up to whole chunks); the parameters with the best
+            validation loss are returned, which may be the starting ones.
         patience: stop when the monitored loss (validation if given, else the mean training
             loss of each chunk) has not improved for this many steps.
         chunk_size: steps per compiled chunk (changes speed and progress granularity only).
@@ -225,6 +225,13 @@ def run(
     val_jit = jax.jit(val_fn) if val_fn is not None else None
 
     best: tuple[float, int, Any] = (np.inf, int(state.step), None)
+    if val_jit is not None and not hist["val_step"]:
+        # The starting parameters are a candidate too: training that only makes the
+        # validation loss worse returns them.
+        v = float(val_jit(state.params, *val_args))
+        hist["val_step"].append(int(state.step))
+        hist["val_loss"].append(v)
+        best_params = jax.tree_util.tree_map(jnp.array, state.params)
     for s, v in zip(hist["val_step"], hist["val_loss"], strict=True):
         if v < best[0]:
             best = (v, s, best_params)

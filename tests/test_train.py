@@ -89,6 +89,32 @@ def test_validation_early_stopping_keeps_best_params():
     assert float(val(res.params, target)) == pytest.approx(res.history.val_loss[best], rel=1e-5)
 
 
+def test_starting_params_are_a_validation_candidate():
+    """Training that only moves away from the validation optimum returns the start."""
+    start = jnp.array([0.25, -0.5])
+
+    def val(params, best):
+        return jnp.sum((params - best) ** 2)
+
+    res = train.run(
+        _quadratic,
+        start,
+        optax.sgd(0.05),
+        key=jax.random.key(0),
+        n_steps=40,
+        args=(jnp.ones(2),),
+        val_fn=val,
+        val_args=(start,),
+        val_every=10,
+        chunk_size=10,
+        verbose=False,
+    )
+    assert list(res.history.val_step) == [0, 10, 20, 30, 40]
+    assert res.history.best_step == 0 and res.history.val_loss[0] == 0.0
+    np.testing.assert_array_equal(res.params, start)
+    assert not np.allclose(res.state.params, start)  # training did move
+
+
 def test_nan_loss_stops_with_a_clear_error():
     with pytest.raises(FloatingPointError, match="lower the learning rate"):
         train.run(
