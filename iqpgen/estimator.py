@@ -167,7 +167,7 @@ def _all_pairs_couplings_bwd(n, flat, cotangents):
         return jax.lax.fori_loop(0, n - 1, row, out).astype(j_bar.dtype), None
     # Row i of pair k: the root of offset(i) = k, corrected to the exact integer.
     k = jnp.arange(n * (n - 1) // 2, dtype=jnp.int32)
-    disc = (2 * n - 1) ** 2 - 8 * k  # exact in int32 for n <= _ALL_PAIRS_MAX_QUBITS
+    disc = (2 * n - 1) ** 2 - 8 * k  # exact in int32 for n <= 23,000
     i = ((2 * n - 1 - jnp.sqrt(disc.astype(jnp.float32))) / 2).astype(jnp.int32)
     i = jnp.clip(i, 0, n - 2)
     for _ in range(2):
