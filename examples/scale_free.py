@@ -14,8 +14,8 @@ with independent bits, its bitflip counterpart and an RBM: test MMD² per bandwi
 correlations and Ising energy statistics. Outputs go to ``--out`` (default
 ``runs/scale_free``): the trained model, its OpenQASM 2.0 export, plots, ``results.json``.
 
-    python examples/scale_free.py           # full size: 5,000 rows, 2,000 steps (~40 min, 2 cores)
-    python examples/scale_free.py --quick   # 300 nodes, small settings, about a minute
+    python examples/scale_free.py          # full size: 5,000 rows, ≤ 2,000 steps, ~12 min
+    python examples/scale_free.py --quick  # 300 nodes, small settings, about a minute
 """
 
 from __future__ import annotations

@@ -47,8 +47,9 @@ _GEN_CHUNK_ELEMENTS = 1 << 23
 _BLOCK_ELEMENTS = 1 << 20
 # Largest n for which the all-pairs layout's int32 flat indices into J (n^2) stay exact.
 _ALL_PAIRS_MAX_QUBITS = 46_000
-# From this n on, J of the all-pairs layout is built (and its gradient packed) one row at a
-# time; below it, by index arithmetic over all n^2 entries (faster while J fits in cache).
+# From this n on, on CPU, J of the all-pairs layout is built (and its gradient packed) one row
+# at a time; below it, and on accelerators (where a loop of n small steps costs more than one
+# gather), by index arithmetic over all n^2 entries.
 _ROW_LOOP_MIN_QUBITS = 3_000
 
 
@@ -120,11 +121,15 @@ def _pair_offset(i: jax.Array, n: int) -> jax.Array:
     return i * (2 * n - i - 1) // 2
 
 
+def _row_loop(n: int) -> bool:
+    return n >= _ROW_LOOP_MIN_QUBITS and jax.default_backend() == "cpu"
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _all_pairs_couplings(params: jax.Array, flat: jax.Array, n: int):
     # J_ij for i < j is parameter n + offset(i) + j - i - 1: contiguous runs of the parameter
     # vector, where the general layout needs a scatter over its generator arrays.
-    if n >= _ROW_LOOP_MIN_QUBITS:
+    if _row_loop(n):
         # Row i of the upper triangle is the length-n slice of params ending where the row's
         # pairs end, with its first i + 1 entries masked. (U + U.T is fast on CPU only while
         # U is a 2-D array rather than a reshaped buffer, and without a scale fused into it.)
@@ -154,7 +159,7 @@ def _all_pairs_couplings_bwd(n, flat, cotangents):
     # The block entries' gradient goes into J's in place: no n x n buffer of zeros.
     j_bar = j_bar.at[flat // n, flat % n].add(b_bar)
     g = j_bar + j_bar.T
-    if n >= _ROW_LOOP_MIN_QUBITS:
+    if _row_loop(n):
         # Row i's pairs, g[i, i+1:], are the tail of the slice g[i, 1:]; written from the last
         # row to the first, each slice's head spills over the previous row's place, which
         # that row then overwrites.
