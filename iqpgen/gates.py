@@ -135,7 +135,15 @@ def lattice(
     cols = _checks.check_int("cols", cols, minimum=1)
     G = nx.Graph()
     G.add_nodes_from(range(rows * cols))
+    G.add_edges_from(_lattice_edges(rows, cols, periodic=periodic, diagonal=diagonal))
+    return graph(G, distance=distance)
+
+
+def _lattice_edges(rows: int, cols: int, *, periodic: bool, diagonal: bool) -> list[tuple]:
+    """Edges ``(a, b)``, ``a < b``, of a ``rows × cols`` grid (site ``(r, c)`` is
+    ``r·cols + c``), each once, in row-major scan order."""
     steps = [(0, 1), (1, 0)] + ([(1, 1), (1, -1)] if diagonal else [])
+    edges: dict[tuple[int, int], None] = {}
     for r in range(rows):
         for c in range(cols):
             for dr, dc in steps:
@@ -143,8 +151,9 @@ def lattice(
                 if periodic:
                     r2, c2 = r2 % rows, c2 % cols
                 if 0 <= r2 < rows and 0 <= c2 < cols and (r2, c2) != (r, c):
-                    G.add_edge(r * cols + c, r2 * cols + c2)
-    return graph(G, distance=distance)
+                    a, b = r * cols + c, r2 * cols + c2
+                    edges[(min(a, b), max(a, b))] = None
+    return list(edges)
 
 
 def from_covariance(X: Any, n_pairs: int, include_singles: bool = True) -> Pattern:

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks
+from ..gates import _lattice_edges as _grid_edges
 from . import _cache
 
 __all__ = [
@@ -644,21 +645,9 @@ def scale_free(
 
 
 def _lattice_edges(rows: int, cols: int, *, periodic: bool, diagonal: bool) -> np.ndarray:
-    """Edges of a ``rows × cols`` grid, site ``(r, c)`` is spin ``r·cols + c``; sorted, unique."""
-    steps = [(0, 1), (1, 0)] + ([(1, 1), (1, -1)] if diagonal else [])
-    pairs = set()
-    for r in range(rows):
-        for c in range(cols):
-            for dr, dc in steps:
-                r2, c2 = r + dr, c + dc
-                if periodic:
-                    r2, c2 = r2 % rows, c2 % cols
-                elif not (0 <= r2 < rows and 0 <= c2 < cols):
-                    continue
-                a, b = r * cols + c, r2 * cols + c2
-                if a != b:
-                    pairs.add((min(a, b), max(a, b)))
-    return np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+    """Edges of a ``rows × cols`` grid as a sorted ``(n_edges, 2)`` int64 array."""
+    pairs = sorted(_grid_edges(rows, cols, periodic=periodic, diagonal=diagonal))
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
 def lattice_ising(
