@@ -8,7 +8,7 @@ with independent bits, its bitflip counterpart and an RBM: test MMD² per bandwi
 correlations and Ising energy statistics. Outputs go to ``--out`` (default ``runs/dwave``):
 the trained model (``iqp_model.npz``), its OpenQASM 2.0 export, plots, ``results.json``.
 
-    python examples/dwave.py            # full size: 5,000 rows, 2,000 steps (about an hour)
+    python examples/dwave.py            # full size: 5,000 rows, 2,000 steps, ~12 min
     python examples/dwave.py --quick    # small settings, about a minute
 """
 
