@@ -37,9 +37,11 @@ def small_fit():
 
 
 @pytest.mark.slow
-def test_default_fit_beats_product_of_marginals(chain):
+def test_default_settings_fit_beats_product_of_marginals(chain):
+    """Every default (bandwidths, operators, samples, Adam's step, data init) but the step
+    count: 600 steps already bring the exact MMD² to about 0.14 of independent bits'."""
     X, p_true = chain
-    model = IqpModel(random_state=0, verbose=False).fit(X)
+    model = IqpModel(random_state=0, verbose=False, max_steps=600).fit(X)
     q = model.probs()
     xs = iqpgen.exact.all_bitstrings(X.shape[1])
     m = X.mean(0)
