@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
@@ -30,6 +31,19 @@ def check_int(name: str, value: Any, *, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}.")
     return int(value)
+
+
+def check_number(name: str, value: Any, *, low: float, low_open: bool = True, high=None) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number, got {value!r}.")
+    v = float(value)
+    bad = not math.isfinite(v) or (v <= low if low_open else v < low)
+    if high is not None and v >= high:
+        bad = True
+    if bad:
+        rng = f"({low}, {high})" if high is not None else (f"> {low}" if low_open else f">= {low}")
+        raise ValueError(f"{name} must be {rng}, got {value!r}.")
+    return v
 
 
 def check_key(key: Any, name: str = "key") -> jax.Array:

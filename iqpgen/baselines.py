@@ -41,7 +41,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from . import _checks, bitflip, init, mmd, train
 from .circuit import IqpCircuit
 from .estimator import supports_from_ops
-from .model import _key_from, _number, circuit_for
+from .model import _key_from, circuit_for
 
 __all__ = ["IndependentBits", "BitflipModel", "RBM", "bitflip_loss"]
 
@@ -463,11 +463,11 @@ class BitflipModel(_MmdBaseline):
         if not isinstance(self.spin_sym, bool | np.bool_):
             raise TypeError(f"spin_sym must be True or False, got {self.spin_sym!r}.")
         if self.optimizer is None:
-            _number("learning_rate", self.learning_rate, low=0.0)
+            _checks.check_number("learning_rate", self.learning_rate, low=0.0)
         elif not hasattr(self.optimizer, "update"):
             raise TypeError(f"optimizer must be an optax transformation, got {self.optimizer!r}.")
         if self.init_scale is not None:
-            _number("init_scale", self.init_scale, low=0.0, low_open=False)
+            _checks.check_number("init_scale", self.init_scale, low=0.0, low_open=False)
         for attr in ("n_features_in_", "params_"):
             if hasattr(self, attr):
                 delattr(self, attr)
@@ -598,7 +598,7 @@ class RBM(_MmdBaseline):
         self._check_common()
         if self.n_components is not None:
             _checks.check_int("n_components", self.n_components, minimum=1)
-        _number("learning_rate", self.learning_rate, low=0.0)
+        _checks.check_number("learning_rate", self.learning_rate, low=0.0)
         _checks.check_int("batch_size", self.batch_size, minimum=1)
         _checks.check_int("n_iter", self.n_iter, minimum=1)
         _checks.check_int("burn_in", self.burn_in, minimum=1)

@@ -299,6 +299,12 @@ class IqpCircuit:
         )
 
 
+def _pair_offset(i: Any, n: int) -> Any:
+    """Index of pair ``(i, i + 1)`` among the pairs ``(i, j)``, ``i < j``, in row-major order
+    (numpy or JAX integers)."""
+    return i * (2 * n - i - 1) // 2
+
+
 def _is_all_pairs(n: int, gens: np.ndarray, gate_of: np.ndarray, n_params: int) -> bool:
     """Whether the generators are ``[i]`` for every qubit, then ``[i, j]`` for every ``i < j``
     in row-major order, one parameter each (checked in chunks to bound memory)."""
@@ -307,9 +313,8 @@ def _is_all_pairs(n: int, gens: np.ndarray, gate_of: np.ndarray, n_params: int) 
         return False
     if not (np.array_equal(gens[:n, 0], np.arange(n)) and (gens[:n, 1] == n).all()):
         return False
-    # Pair k sits in row i with offset(i) = i(2n - i - 1)/2 <= k < offset(i + 1).
-    rows = np.arange(n, dtype=np.int64)
-    offset = rows * (2 * n - rows - 1) // 2
+    # Pair k sits in row i with offset(i) <= k < offset(i + 1).
+    offset = _pair_offset(np.arange(n, dtype=np.int64), n)
     step = 1 << 22
     for a in range(0, n + n_pairs, step):
         k = np.arange(a, min(a + step, n + n_pairs), dtype=np.int64)

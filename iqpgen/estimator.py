@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _checks
-from .circuit import IqpCircuit
+from .circuit import IqpCircuit, _pair_offset
 
 __all__ = ["Estimate", "expval", "expval_generic", "expval_pairwise"]
 
@@ -114,11 +114,6 @@ def couplings(
     jp = jp + jp.T
     J, h = jp[:n, :n], jp[:n, n]
     return (J, h) if blocks is None else (J, h, J.reshape(-1)[blocks])
-
-
-def _pair_offset(i: jax.Array, n: int) -> jax.Array:
-    """Index of pair ``(i, i + 1)`` among the pairs of the all-pairs layout."""
-    return i * (2 * n - i - 1) // 2
 
 
 def _row_loop(n: int) -> bool:

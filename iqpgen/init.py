@@ -133,9 +133,8 @@ def from_moments(
     """
     circuit = _checks.check_circuit(circuit)
     X = _checks.check_binary_matrix("X", X, n_cols=circuit.n_qubits, min_rows=2)
-    for name, v in (("shrink", shrink), ("threshold", threshold)):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0:
-            raise ValueError(f"{name} must be a number >= 0, got {v!r}.")
+    shrink = _checks.check_number("shrink", shrink, low=0.0, low_open=False)
+    threshold = _checks.check_number("threshold", threshold, low=0.0, low_open=False)
     n = circuit.n_qubits
     gens = np.asarray(circuit.generators)
     weights = circuit.weights()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 from typing import Any
 
@@ -72,19 +71,6 @@ def _key_from(random_state: Any) -> jax.Array:
         raise TypeError(
             f"random_state must be None, an int seed or a JAX key, got {random_state!r}."
         ) from None
-
-
-def _number(name: str, value: Any, *, low: float, low_open: bool = True, high=None) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a number, got {value!r}.")
-    v = float(value)
-    bad = not math.isfinite(v) or (v <= low if low_open else v < low)
-    if high is not None and v >= high:
-        bad = True
-    if bad:
-        rng = f"({low}, {high})" if high is not None else (f"> {low}" if low_open else f">= {low}")
-        raise ValueError(f"{name} must be {rng}, got {value!r}.")
-    return v
 
 
 class IqpModel(DensityMixin, BaseEstimator):
@@ -185,12 +171,14 @@ class IqpModel(DensityMixin, BaseEstimator):
         if not isinstance(self.spin_sym, bool | np.bool_):
             raise TypeError(f"spin_sym must be True or False, got {self.spin_sym!r}.")
         if self.optimizer is None:
-            _number("learning_rate", self.learning_rate, low=0.0)
+            _checks.check_number("learning_rate", self.learning_rate, low=0.0)
         elif not hasattr(self.optimizer, "update"):
             raise TypeError(f"optimizer must be an optax transformation, got {self.optimizer!r}.")
-        _number("validation_fraction", self.validation_fraction, low=0.0, low_open=False, high=1.0)
+        _checks.check_number(
+            "validation_fraction", self.validation_fraction, low=0.0, low_open=False, high=1.0
+        )
         if self.init_scale is not None:
-            _number("init_scale", self.init_scale, low=0.0, low_open=False)
+            _checks.check_number("init_scale", self.init_scale, low=0.0, low_open=False)
         if not isinstance(self.sigma, str):
             mmd._as_sigmas(self.sigma)
 

@@ -245,3 +245,5 @@ def test_init_from_moments_recovers_an_iqp_circuit():
         iqpgen.init.from_moments(c, X, shrink=-1.0)
     with pytest.raises(ValueError, match="threshold must be"):
         iqpgen.init.from_moments(c, X, threshold=float("nan"))
+    with pytest.raises(TypeError, match="shrink must be a number, got '0.5'"):
+        iqpgen.init.from_moments(c, X, shrink="0.5")
