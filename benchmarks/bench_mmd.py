@@ -259,7 +259,7 @@ def plot(results: list[dict], path: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000, 3000, 10000])
-    ap.add_argument("--sparse-sizes", type=int, nargs="*", default=[1000, 10000])
+    ap.add_argument("--sparse-sizes", type=int, nargs="*", default=[1000, 10000, 100000])
     ap.add_argument("--pennylane-sizes", type=int, nargs="*", default=[100, 300])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=900)

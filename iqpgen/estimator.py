@@ -19,7 +19,9 @@ Two code paths compute the phase inside the cosine:
 * **pairwise** (all generators of weight 1 or 2): with ``h_i = 2θ`` on singles, ``J_ij = 2θ``
   on pairs and ``s = (-1)^z``, the phase is
   ``Σ_{i∈A} s_i (h_i + (J s)_i) − s_Aᵀ J_AA s_A``: one dense product ``J·S`` shared by every
-  operator and a small ``|A|×|A|`` block per operator.
+  operator and a small ``|A|×|A|`` block per operator. Sparse layouts sum ``J s`` over their
+  edges and, when large, look the block entries up in their pair generators: no ``n × n``
+  matrix.
 
 :func:`expval` picks the pairwise path when it applies. Operators are handled as padded
 support lists, in chunks; the chunk size changes memory only, never the random numbers.
@@ -51,6 +53,12 @@ _ALL_PAIRS_MAX_QUBITS = 46_000
 # at a time; below it, and on accelerators (where a loop of n small steps costs more than one
 # gather), by index arithmetic over all n^2 entries.
 _ROW_LOOP_MIN_QUBITS = 3_000
+# Cost of gathering one support entry of the linear term, in multiply-adds of the dense
+# product it replaces.
+_GATHER_COST = 200
+# From this n on, sparse pairwise circuits look their block entries up in the sorted pair
+# generators instead of building the dense n x n J (faster below it, while J fits in cache).
+_LOOKUP_MIN_QUBITS = 3_000
 
 
 class Estimate(NamedTuple):
@@ -187,8 +195,9 @@ def _dense_pairs(circuit: IqpCircuit) -> bool:
     return 20 * circuit.n_generators > circuit.n_qubits**2
 
 
-def _field(circuit: IqpCircuit, params: jax.Array, J: jax.Array, h: jax.Array, st: jax.Array):
-    """``h + J s`` for every sample, shape ``(n, n_samples)``."""
+def _field(circuit: IqpCircuit, params: jax.Array, J: Any, h: Any, st: jax.Array):
+    """``h + J s`` for every sample, shape ``(n, n_samples)``; sparse circuits scatter over
+    their generators (``J`` and ``h`` unused, may be None)."""
     n = circuit.n_qubits
     if _dense_pairs(circuit):
         return J @ st + h[:, None]
@@ -278,12 +287,66 @@ def _block_index(supp: jax.Array, n: int) -> jax.Array:
     return (q[:, :, None] * n + q[:, None, :]).reshape(-1)
 
 
-def _pairwise_phases(circuit, params, st, supps, a_dense):
-    """Phases ``(n_ops, N)``: ``A (s ∘ (h + J s)) − s_Aᵀ J_AA s_A`` (DESIGN §3)."""
+def _pair_lookup(circuit: IqpCircuit, params: jax.Array, u: jax.Array, v: jax.Array):
+    """``J_uv`` for 1-D queries ``u``, ``v`` (entries in ``[0, n]``; ``n`` reads 0) without an
+    ``n × n`` matrix: a binary search in the pair generators sorted by ``(row, column)``, in
+    both orientations, repeated pairs summed. Int32 for any ``n``."""
     n = circuit.n_qubits
-    J, h, blocks = couplings(circuit, params, jnp.concatenate([_block_index(s, n) for s in supps]))
+    gens = circuit.generators
+    if gens.shape[1] < 2:
+        return jnp.zeros(u.shape, params.dtype)
+    pair = gens[:, 1] < n
+    rows = jnp.concatenate([jnp.where(pair, gens[:, 0], n), jnp.where(pair, gens[:, 1], n)])
+    cols = jnp.concatenate([gens[:, 1], gens[:, 0]])
+    ang = 2 * params[circuit.gate_of]
+    m = rows.shape[0]
+    rows, cols, order = jax.lax.sort((rows, cols, jnp.arange(m, dtype=jnp.int32)), num_keys=2)
+    new = jnp.concatenate([jnp.ones((1,), bool), (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])])
+    seg = jnp.cumsum(new.astype(jnp.int32)) - 1  # index of each entry's distinct pair
+    vals = jax.ops.segment_sum(jnp.concatenate([ang, ang])[order], seg, num_segments=m)
+    # Row u's entries are [start[u], start[u + 1]); row n holds the singles, never matched.
+    start = jnp.searchsorted(rows, jnp.arange(n + 1, dtype=rows.dtype)).astype(jnp.int32)
+    start = jnp.concatenate([start, jnp.full((1,), m, jnp.int32)])
+    # Branchless binary search for the first entry of row u with column >= v.
+    pos, end = start[u], start[u + 1]
+    for k in reversed(range(m.bit_length())):
+        nxt = pos + (1 << k)
+        pos = jnp.where((nxt <= end) & (cols[jnp.minimum(nxt, m) - 1] < v), nxt, pos)
+    at = jnp.minimum(pos, m - 1)
+    found = (pos < end) & (cols[at] == v) & (u < n) & (v < n)
+    return jnp.where(found, vals[seg[at]], 0)
+
+
+def _support_sums(t: jax.Array, supps: list[jax.Array]) -> jax.Array:
+    """``Σ_{i∈A} t_i`` per operator, ``(n_ops, N)``, by gathering rows of ``t`` ``(n, N)``."""
+    tp = jnp.concatenate([t, jnp.zeros((1, t.shape[1]), t.dtype)])
+    return jnp.concatenate([tp[s].sum(axis=1) for s in supps])
+
+
+def _pair_terms(circuit, params, supps):
+    """``(J, h, blocks)``: the couplings (None for large sparse circuits, whose fields are
+    scattered over the generators) and the entries of every ``J_AA`` block, flattened."""
+    n = circuit.n_qubits
+    if _dense_pairs(circuit) or n < _LOOKUP_MIN_QUBITS:
+        return couplings(circuit, params, jnp.concatenate([_block_index(s, n) for s in supps]))
+
+    def entries(axis):  # row (axis 2) or column (axis 1) index of every block entry
+        return jnp.concatenate([
+            jnp.broadcast_to(jnp.expand_dims(s, axis), (*s.shape, s.shape[1])).reshape(-1)
+            for s in supps
+        ])  # fmt: skip
+
+    return None, None, _pair_lookup(circuit, params, entries(2), entries(1))
+
+
+def _pairwise_phases(circuit, params, st, supps, a_dense, pair_terms):
+    """Phases ``(n_ops, N)``: ``A (s ∘ (h + J s)) − s_Aᵀ J_AA s_A`` (DESIGN §3)."""
+    J, h, blocks = pair_terms
     t = st * _field(circuit, params, J, h, st)  # (n, N): s_i (h_i + (J s)_i)
-    lin = a_dense @ t  # one dense product for every operator
+    if a_dense is None:
+        lin = _support_sums(t, supps)
+    else:
+        lin = a_dense @ t  # one dense product for every operator
     s8 = jnp.concatenate([st.astype(jnp.int8), jnp.zeros((1, st.shape[1]), jnp.int8)])
     quad, start = [], 0
     for s in supps:  # s_Aᵀ J_AA s_A per operator
@@ -359,18 +422,26 @@ def moments_from_signs(
             f"the pairwise path needs generators of weight <= 2; this circuit has weight "
             f"{circuit.max_weight}. Use expval_generic or expval."
         )
-    a_dense = dense_ops(supps, n, st.dtype)
-    n_rows = max(n, sum(s.shape[0] * s.shape[1] for s in supps), a_dense.shape[0])
+    n_ops = sum(s.shape[0] for s in supps)
+    width_sum = sum(s.shape[0] * s.shape[1] for s in supps)
+    # The linear term as a dense product costs n_ops * n per sample; gathering the supports'
+    # rows costs about _GATHER_COST flops-equivalents per support entry per sample.
+    gather = path == "pairwise" and n * n_ops > _GATHER_COST * width_sum
+    a_dense = None if gather else dense_ops(supps, n, st.dtype)
+    n_rows = max(n, width_sum, n_ops)
     chunk = chunk_size or auto_chunk(n_rows, n_samples)
     n_chunks = -(-n_samples // chunk)
     pad = n_chunks * chunk - n_samples
     st_p = jnp.concatenate([st, jnp.ones((n, pad), st.dtype)], axis=1)
     mask = (jnp.arange(n_chunks * chunk) < n_samples).astype(st.dtype)
 
+    # Built once for all chunks: they do not depend on the samples.
+    pair_terms = _pair_terms(circuit, params, supps) if path == "pairwise" else None
+
     def per_chunk(args):
         st_c, m_c = args
         if path == "pairwise":
-            phase = _pairwise_phases(circuit, params, st_c, supps, a_dense)
+            phase = _pairwise_phases(circuit, params, st_c, supps, a_dense, pair_terms)
         else:
             phase = _generic_phases(circuit, params, st_c, a_dense)
         c = jnp.cos(phase) * m_c

@@ -30,6 +30,30 @@ def default_scale(circuit: IqpCircuit) -> float:
     return min(0.02, math.sqrt(circuit.n_qubits / n_pairs) / math.pi)
 
 
+def _pair_means(s: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Mean over the rows of ``s[:, i] * s[:, j]`` for each pair, in bounded memory.
+
+    Rows of the ``n × n`` product are taken a block at a time: one matrix product for a block
+    that holds many of the pairs, a gather of the pairs' columns otherwise (no ``n × n``
+    matrix for sparse pair sets).
+    """
+    rows, n = s.shape
+    out = np.empty(i.size)
+    block = max(1, (1 << 23) // n)
+    chunk = max(1, (1 << 23) // rows)
+    order = np.argsort(i, kind="stable")
+    edges = np.searchsorted(i[order], np.arange(0, n + block, block))
+    for r0, a, b in zip(range(0, n, block), edges[:-1], edges[1:], strict=False):
+        idx = order[a:b]
+        if 64 * idx.size > min(block, n - r0) * n:  # a gathered pair costs ~64 products
+            out[idx] = (s[:, r0 : r0 + block].T @ s)[i[idx] - r0, j[idx]]
+            continue
+        for c in range(0, idx.size, chunk):
+            k = idx[c : c + chunk]
+            out[k] = np.einsum("ri,ri->i", s[:, i[k]], s[:, j[k]])
+    return out / rows
+
+
 def from_data(
     circuit: IqpCircuit,
     X: Any,
@@ -43,7 +67,8 @@ def from_data(
     * weight-1 generator on qubit ``i``: :math:`\theta = \arcsin\sqrt{\bar x_i}`, so that a
       circuit of single-qubit gates alone reproduces every marginal exactly;
     * weight-2 generator on ``(i, j)``: :math:`\theta = \mathrm{scale}\cdot\pi\cdot C_{ij}/\max|C|`,
-      ``C`` the covariance of the ±1 data with zeroed diagonal. These angles only move the
+      ``C`` the covariance of the ±1 data, the maximum taken over the circuit's pairs
+      (no ``n × n`` matrix for sparse circuits). These angles only move the
       start away from zero, where pair gradients vanish: they lower every ``|⟨Z_i⟩|`` by
       ``Π_k cos 2θ_ik`` and their sign has no effect (:func:`from_moments` accounts for both);
     * heavier generators: 0.
@@ -66,7 +91,6 @@ def from_data(
         raise ValueError(f"scale must be a number >= 0, got {scale!r}.")
     if isinstance(noise, bool) or not isinstance(noise, int | float) or not noise >= 0:
         raise ValueError(f"noise must be a number >= 0, got {noise!r}.")
-    n = circuit.n_qubits
     gens = np.asarray(circuit.generators)
     weights = circuit.weights()
     mean = X.mean(axis=0, dtype=np.float64)
@@ -75,12 +99,13 @@ def from_data(
     theta_gen[singles] = np.arcsin(np.sqrt(mean[gens[singles, 0]]))
     pairs = weights == 2
     if pairs.any() and scale > 0:
-        s = 1.0 - 2.0 * X.astype(np.float32)
-        C = np.cov(s, rowvar=False).reshape(n, n) if X.shape[0] > 1 else np.zeros((n, n))
-        np.fill_diagonal(C, 0.0)
+        s = 1.0 - 2.0 * X.astype(np.float64)
+        i, j = gens[pairs, 0], gens[pairs, 1]
+        mu, rows = s.mean(axis=0), s.shape[0]
+        C = (_pair_means(s, i, j) - mu[i] * mu[j]) * rows / (rows - 1)
         cmax = np.abs(C).max()
         if cmax > 0:
-            theta_gen[pairs] = scale * np.pi * C[gens[pairs, 0], gens[pairs, 1]] / cmax
+            theta_gen[pairs] = scale * np.pi * C / cmax
     gate_of = np.asarray(circuit.gate_of)
     sums = np.bincount(gate_of, weights=theta_gen, minlength=circuit.n_params)
     counts = np.bincount(gate_of, minlength=circuit.n_params)
@@ -145,10 +170,7 @@ def from_moments(
     pairs = np.flatnonzero(weights == 2)
     if pairs.size:
         i, j = gens[pairs, 0], gens[pairs, 1]
-        c = np.empty(pairs.size)
-        for a in range(0, pairs.size, 1 << 16):  # bounded memory at large n
-            b = slice(a, a + (1 << 16))
-            c[b] = np.einsum("ri,ri->i", s[:, i[b]], s[:, j[b]]) / s.shape[0]
+        c = _pair_means(s, i, j)
         mm = m[i] * m[j]
         se = np.sqrt(np.maximum(1.0 - c * c, 0.0) / s.shape[0])
         ok = (mm * c > 0) & (np.abs(c) - np.abs(mm) > threshold * se) & (np.abs(c) > np.abs(mm))

@@ -22,8 +22,8 @@ such a sample has phase 0 whatever the parameters; its contribution (that of one
 computed with :func:`iqpgen.estimator.moments_from_signs` itself, times the number of padded
 samples) is subtracted after the all-reduce. Padding costs at most ``n_devices - 1`` samples.
 
-Memory: the circuit structure, the parameters and, for pairwise circuits, the coupling
-matrix ``J`` (``(n+1)²`` floats) are replicated on every device; only the sample axis (the
+Memory: the circuit structure, the parameters and, for dense pairwise circuits, the
+coupling matrix ``J`` (``(n+1)²`` floats) are replicated on every device; only the sample axis (the
 phases of each chunk, and the ``(n, n_samples)`` signs when ``n_samples`` is a multiple of
 the device count) is split. See ``docs/scaling.md``.
 

@@ -91,18 +91,71 @@ def test_pairwise_and_generic_paths_agree(spin_sym, all_ops):
     np.testing.assert_array_equal(auto.mean, a.mean)
 
 
-def test_sparse_and_dense_pair_fields_agree():
+def _sparse_test_circuit():
+    """A cycle on 60 qubits (sparse: fields by scatters) with a repeated pair generator and a
+    gate shared by a pair and a single."""
     import networkx as nx
 
-    G = nx.cycle_graph(40)  # 80 generators on 40 qubits: the sparse field is used
-    c = iqpgen.IqpCircuit(40, iqpgen.gates.graph(G))
-    dense = iqpgen.IqpCircuit(40, iqpgen.gates.graph(G) + [[(0, 20)]] * 0)
+    from iqpgen.estimator import _dense_pairs
+
+    gates = iqpgen.gates.graph(nx.cycle_graph(60)) + [[(0, 1)], [(2, 5), (7,)]]
+    c = iqpgen.IqpCircuit(60, gates)
+    assert not _dense_pairs(c)
+    return c
+
+
+def test_pair_lookup_equals_the_dense_couplings():
+    from iqpgen.estimator import _pair_lookup, couplings
+
+    c = _sparse_test_circuit()
     params = random_params(c, 1)
-    ops = np.asarray(jax.random.bernoulli(jax.random.key(2), 0.1, (50, 40)), np.uint8)
-    key = jax.random.key(0)
-    sparse = iqpgen.expval_pairwise(c, params, ops, key=key, n_samples=200)
-    generic = iqpgen.expval_generic(dense, params, ops, key=key, n_samples=200)
-    np.testing.assert_allclose(sparse.mean, generic.mean, atol=2e-5)
+    u, v = (x.reshape(-1) for x in jnp.meshgrid(jnp.arange(61), jnp.arange(61), indexing="ij"))
+    found = jax.jit(lambda p: _pair_lookup(c, p, u, v))(params).reshape(61, 61)
+    J, _ = couplings(c, params)
+    np.testing.assert_array_equal(found[:60, :60], J)
+    assert not np.any(found[60]) and not np.any(found[:, 60])  # the padding index reads 0
+    assert J[0, 1] != 0 and J[2, 5] != 0
+
+
+@pytest.mark.parametrize("layout", ["sparse", "all-pairs"])
+def test_pairwise_code_paths_agree(layout, monkeypatch):
+    """The block entries (from a dense J, or looked up in the sorted generators) and the
+    linear term (one dense product, or gathered rows): every choice gives the generic path's
+    estimates, and the same loss and gradient as the default choice."""
+    from iqpgen import estimator
+    from iqpgen.mmd import loss_from_packed, pack_data
+
+    c = _sparse_test_circuit() if layout == "sparse" else iqpgen.gates.local_circuit(12, 2)
+    n = c.n_qubits
+    params = random_params(c, 1)
+    data = pack_data(np.asarray(jax.random.bernoulli(jax.random.key(4), 0.3, (60, n)), np.uint8))
+    ops = np.asarray(jax.random.bernoulli(jax.random.key(2), 0.1, (50, n)), np.uint8)
+    ops[0] = 0
+    ops[1, [0, 1, 2, 5, 7]] = 1  # the repeated and the shared generators inside one support
+    supp = estimator.supports_from_ops(ops, n)
+    generic = iqpgen.expval_generic(c, params, ops, key=jax.random.key(0), n_samples=200)
+
+    def run():  # a new function each time, so the module's settings are read anew
+        def loss(p):
+            return loss_from_packed(
+                c, p, data, jax.random.key(5), sigmas=(2.0,), n_ops=40, n_samples=200
+            )
+
+        s1, _ = jax.jit(lambda p: estimator.moments(c, p, supp, jax.random.key(0), n_samples=200))(
+            params
+        )
+        return jax.jit(jax.value_and_grad(loss))(params), s1 / 200
+
+    (ref_value, ref_grad), _ = run()
+    for lookup, gather in [(False, True), (True, False), (True, True)]:
+        if layout == "all-pairs" and lookup:
+            continue  # the all-pairs layout always builds J
+        monkeypatch.setattr(estimator, "_LOOKUP_MIN_QUBITS", 0 if lookup else 10**9)
+        monkeypatch.setattr(estimator, "_GATHER_COST", 0 if gather else 10**9)
+        (value, grad), mean = run()
+        np.testing.assert_allclose(mean, generic.mean, atol=2e-5)
+        np.testing.assert_allclose(value, ref_value, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-4, atol=1e-6 * np.abs(ref_grad).max())
 
 
 def test_chunk_size_changes_memory_not_numbers(all_ops):

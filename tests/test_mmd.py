@@ -217,6 +217,27 @@ def test_init_from_data_pairs_follow_covariance():
         iqpgen.init.normal(c, key=jax.random.key(0), std=-1.0)
 
 
+def test_init_pair_statistics_without_an_n_by_n_matrix():
+    """Pair means by block products (many pairs) and by gathers (few) equal the full product;
+    from_data's scale is relative to the circuit's own largest pair covariance."""
+    import networkx as nx
+
+    from iqpgen.init import _pair_means
+
+    X = _data(200, m=100, seed=13, p=0.4)
+    X[:, 9] = X[:, 4]
+    s = 1.0 - 2.0 * X
+    full = s.T @ s / len(s)
+    i, j = np.triu_indices(200, 1)
+    edges = np.array(nx.cycle_graph(200).edges())
+    for a, b in [(i, j), (edges[:, 0], edges[:, 1])]:
+        np.testing.assert_allclose(_pair_means(s, a, b), full[a, b], rtol=0, atol=1e-12)
+    c = iqpgen.IqpCircuit(200, iqpgen.gates.graph(nx.cycle_graph(200)))
+    p = np.asarray(iqpgen.init.from_data(c, X, scale=0.01))
+    C = np.cov(s, rowvar=False)[edges[:, 0], edges[:, 1]]
+    np.testing.assert_allclose(p[200:], 0.01 * np.pi * C / np.abs(C).max(), rtol=1e-5, atol=1e-9)
+
+
 def test_init_from_moments_recovers_an_iqp_circuit():
     """Data with the exact moments of a circuit of singles and pairs on a triangle-free graph:
     from_moments gives a circuit with the same ⟨Z_i⟩ and ⟨Z_iZ_j⟩ on its pairs (state vector),
