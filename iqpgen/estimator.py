@@ -173,17 +173,28 @@ def _all_pairs_couplings_bwd(n, flat, cotangents):
 
         out = jnp.zeros((n + n * (n - 1) // 2,), g.dtype).at[:n].set(2 * h_bar)
         return jax.lax.fori_loop(0, n - 1, row, out).astype(j_bar.dtype), None
-    # Row i of pair k: the root of offset(i) = k, corrected to the exact integer.
     k = jnp.arange(n * (n - 1) // 2, dtype=jnp.int32)
-    disc = (2 * n - 1) ** 2 - 8 * k  # exact in int32 for n <= 23,000
-    i = ((2 * n - 1 - jnp.sqrt(disc.astype(jnp.float32))) / 2).astype(jnp.int32)
-    i = jnp.clip(i, 0, n - 2)
-    for _ in range(2):
-        i = jnp.where(_pair_offset(i + 1, n) <= k, i + 1, i)
-        i = jnp.where(_pair_offset(i, n) > k, i - 1, i)
+    i = _pair_rows(k, n)
     j = k - _pair_offset(i, n) + i + 1
     pairs = g.reshape(-1).at[i * n + j].get(mode="promise_in_bounds")
     return 2 * jnp.concatenate([h_bar, pairs]).astype(j_bar.dtype), None
+
+
+def _pair_rows(k: jax.Array, n: int) -> jax.Array:
+    """Row ``i`` of each pair index ``k`` (``offset(i) <= k < offset(i + 1)``), int32-exact
+    for n <= _ALL_PAIRS_MAX_QUBITS.
+
+    Rows from the last one, ``q = n - 2 - i``, hold ``q + 1`` pairs, so ``q`` is the
+    triangular root of the number of pairs after ``k``. In float32 that root has no
+    cancellation and is within one of the integer, which two exact corrections then reach.
+    """
+    after = (n * (n - 1) // 2 - 1 - k).astype(jnp.float32)
+    q = ((jnp.sqrt(8 * after + 1) - 1) / 2).astype(jnp.int32)
+    i = jnp.clip(n - 2 - q, 0, n - 2)
+    for _ in range(2):
+        i = jnp.where(_pair_offset(i + 1, n) <= k, i + 1, i)
+        i = jnp.where(_pair_offset(i, n) > k, i - 1, i)
+    return i
 
 
 _all_pairs_couplings.defvjp(_all_pairs_couplings_fwd, _all_pairs_couplings_bwd)

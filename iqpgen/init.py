@@ -43,7 +43,7 @@ def _pair_means(s: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     chunk = max(1, (1 << 23) // rows)
     order = np.argsort(i, kind="stable")
     edges = np.searchsorted(i[order], np.arange(0, n + block, block))
-    for r0, a, b in zip(range(0, n, block), edges[:-1], edges[1:], strict=False):
+    for r0, a, b in zip(range(0, n, block), edges[:-1], edges[1:], strict=True):
         idx = order[a:b]
         if 64 * idx.size > min(block, n - r0) * n:  # a gathered pair costs ~64 products
             out[idx] = (s[:, r0 : r0 + block].T @ s)[i[idx] - r0, j[idx]]

@@ -23,9 +23,9 @@ computed with :func:`iqpgen.estimator.moments_from_signs` itself, times the numb
 samples) is subtracted after the all-reduce. Padding costs at most ``n_devices - 1`` samples.
 
 Memory: the circuit structure, the parameters and, for dense pairwise circuits, the
-coupling matrix ``J`` (``(n+1)²`` floats) are replicated on every device; only the sample axis (the
-phases of each chunk, and the ``(n, n_samples)`` signs when ``n_samples`` is a multiple of
-the device count) is split. See ``docs/scaling.md``.
+coupling matrix ``J`` (``(n+1)²`` floats) are replicated on every device; only the sample
+axis (the phases of each chunk, and the ``(n, n_samples)`` signs when ``n_samples`` is a
+multiple of the device count) is split. See ``docs/scaling.md``.
 
 Example:
     >>> import functools, jax, jax.numpy as jnp, numpy as np, iqpgen

@@ -340,6 +340,24 @@ def test_all_pairs_couplings_equal_the_general_scatter(n, rows, monkeypatch):
     assert np.all(np.diag(np.asarray(J1)) == 0) and np.array_equal(J1, J1.T)
 
 
+@pytest.mark.parametrize("n", [2, 9, 1000, 23_171, 46_000])
+def test_pair_rows_are_exact_up_to_the_all_pairs_limit(n):
+    """The row of a pair index (the all-pairs gradient's gather, used on accelerators at any
+    n up to the layout's int32 limit) against int64 arithmetic, at both ends of the range
+    and at random indices. Its former formula overflowed int32 above 23,170 qubits."""
+    from iqpgen.estimator import _ALL_PAIRS_MAX_QUBITS, _pair_rows
+
+    assert n <= _ALL_PAIRS_MAX_QUBITS
+    n_pairs = n * (n - 1) // 2
+    ends = np.arange(min(n_pairs, 3000))
+    k = np.unique(np.concatenate([
+        ends, n_pairs - 1 - ends, np.random.default_rng(n).integers(0, n_pairs, 20_000)
+    ]))  # fmt: skip
+    offset = np.arange(n, dtype=np.int64) * (2 * n - np.arange(n, dtype=np.int64) - 1) // 2
+    rows = jax.jit(lambda q: _pair_rows(q, n))(jnp.asarray(k, jnp.int32))
+    np.testing.assert_array_equal(rows, np.searchsorted(offset, k, side="right") - 1)
+
+
 def test_sampled_supports_are_uniform_subsets():
     """Floyd sampling: distinct qubits, the stratum's weight, every subset equally likely."""
     from iqpgen.mmd import _sample_supports
