@@ -101,19 +101,19 @@ def _traced_supports(ops: jax.Array, n_qubits: int) -> jax.Array:
 
 # --------------------------------------------------------------------- phase builders
 def couplings(
-    circuit: IqpCircuit, params: jax.Array, blocks: jax.Array | None = None
-) -> tuple[jax.Array, ...]:
+    circuit: IqpCircuit, params: jax.Array, blocks: list[jax.Array] | None = None
+) -> tuple[Any, ...]:
     """``(J, h)`` of a pairwise circuit: ``J`` symmetric ``(n, n)`` with zero diagonal holding
     ``2θ`` of each pair generator, ``h`` ``(n,)`` holding ``2θ`` of each single.
 
-    With ``blocks`` (flat indices into ``J``) also returns ``J.reshape(-1)[blocks]``; for the
-    all-pairs layout the gradient of those entries is then added into that of ``J`` in place.
+    With ``blocks`` (a list of int arrays of flat indices into ``J``) also returns the list of
+    ``J.reshape(-1)[b]``; for the all-pairs layout the gradient of those entries is then added
+    into that of ``J`` in place.
     """
     n = circuit.n_qubits
     if circuit.is_all_pairs and n <= _ALL_PAIRS_MAX_QUBITS:
-        flat = jnp.zeros((0,), jnp.int32) if blocks is None else blocks
-        J, h, b = _all_pairs_couplings(params, flat, n)
-        return (J, h) if blocks is None else (J, h, b)
+        J, h, b = _all_pairs_couplings(params, tuple(blocks or ()), n)
+        return (J, h) if blocks is None else (J, h, list(b))
     gens = circuit.generators
     i = gens[:, 0]
     j = gens[:, 1] if gens.shape[1] == 2 else jnp.full_like(i, n)
@@ -121,7 +121,7 @@ def couplings(
     jp = jnp.zeros((n + 1, n + 1), params.dtype).at[i, j].add(ang)
     jp = jp + jp.T
     J, h = jp[:n, :n], jp[:n, n]
-    return (J, h) if blocks is None else (J, h, J.reshape(-1)[blocks])
+    return (J, h) if blocks is None else (J, h, [J.reshape(-1)[b] for b in blocks])
 
 
 def _row_loop(n: int) -> bool:
@@ -129,7 +129,7 @@ def _row_loop(n: int) -> bool:
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _all_pairs_couplings(params: jax.Array, flat: jax.Array, n: int):
+def _all_pairs_couplings(params: jax.Array, flat: tuple[jax.Array, ...], n: int):
     # J_ij for i < j is parameter n + offset(i) + j - i - 1: contiguous runs of the parameter
     # vector, where the general layout needs a scatter over its generator arrays.
     if _row_loop(n):
@@ -150,7 +150,7 @@ def _all_pairs_couplings(params: jax.Array, flat: jax.Array, n: int):
         lo, hi, off_diag = jnp.minimum(i, j), jnp.maximum(i, j), i != j
         k = jnp.where(off_diag, n + _pair_offset(lo, n) + hi - lo - 1, 0)
         J = jnp.where(off_diag, 2 * params.at[k].get(mode="promise_in_bounds"), 0)
-    return J, 2 * params[:n], J.reshape(-1)[flat]
+    return J, 2 * params[:n], tuple(J.reshape(-1)[f] for f in flat)
 
 
 def _all_pairs_couplings_fwd(params, flat, n):
@@ -160,7 +160,10 @@ def _all_pairs_couplings_fwd(params, flat, n):
 def _all_pairs_couplings_bwd(n, flat, cotangents):
     j_bar, h_bar, b_bar = cotangents
     # The block entries' gradient goes into J's in place: no n x n buffer of zeros.
-    j_bar = j_bar.at[flat // n, flat % n].add(b_bar)
+    j_flat = j_bar.reshape(-1)
+    for f, b in zip(flat, b_bar, strict=True):
+        j_flat = j_flat.at[f].add(b)
+    j_bar = j_flat.reshape(n, n)
     g = j_bar + j_bar.T
     if _row_loop(n):
         # Row i's pairs, g[i, i+1:], are the tail of the slice g[i, 1:]; written from the last
@@ -289,13 +292,13 @@ _quadratic_form.defvjp(_quadratic_form_fwd, _quadratic_form_bwd)
 
 
 def _block_index(supp: jax.Array, n: int) -> jax.Array:
-    """Flat indices of the ``|A|×|A|`` blocks of ``J`` for supports ``supp`` (c, w).
+    """Flat indices ``(c, w, w)`` of the ``|A|×|A|`` blocks of ``J`` for supports ``supp`` (c, w).
 
     Padding (index ``n``) is clipped to a real entry; row ``n`` of the int8 signs is zero, so
     padded positions contribute nothing whatever entry they read.
     """
     q = jnp.minimum(supp, n - 1)
-    return (q[:, :, None] * n + q[:, None, :]).reshape(-1)
+    return q[:, :, None] * n + q[:, None, :]
 
 
 def _pair_lookup(circuit: IqpCircuit, params: jax.Array, u: jax.Array, v: jax.Array):
@@ -336,10 +339,11 @@ def _support_sums(t: jax.Array, supps: list[jax.Array]) -> jax.Array:
 
 def _pair_terms(circuit, params, supps):
     """``(J, h, blocks)``: the couplings (None for large sparse circuits, whose fields are
-    scattered over the generators) and the entries of every ``J_AA`` block, flattened."""
+    scattered over the generators) and the ``J_AA`` blocks of each bucket, ``(c, w, w)``.
+    (Per bucket: concatenating the index arrays costs more than gathering them on CPU.)"""
     n = circuit.n_qubits
     if _dense_pairs(circuit) or n < _LOOKUP_MIN_QUBITS:
-        return couplings(circuit, params, jnp.concatenate([_block_index(s, n) for s in supps]))
+        return couplings(circuit, params, [_block_index(s, n) for s in supps])
 
     def entries(axis):  # row (axis 2) or column (axis 1) index of every block entry
         return jnp.concatenate([
@@ -347,7 +351,9 @@ def _pair_terms(circuit, params, supps):
             for s in supps
         ])  # fmt: skip
 
-    return None, None, _pair_lookup(circuit, params, entries(2), entries(1))
+    found = _pair_lookup(circuit, params, entries(2), entries(1))
+    ends = np.cumsum([s.shape[0] * s.shape[1] ** 2 for s in supps])[:-1]
+    return None, None, [b.reshape(*s.shape, -1) for b, s in zip(jnp.split(found, ends), supps)]
 
 
 def _pairwise_phases(circuit, params, st, supps, a_dense, pair_terms):
@@ -359,13 +365,8 @@ def _pairwise_phases(circuit, params, st, supps, a_dense, pair_terms):
     else:
         lin = a_dense @ t  # one dense product for every operator
     s8 = jnp.concatenate([st.astype(jnp.int8), jnp.zeros((1, st.shape[1]), jnp.int8)])
-    quad, start = [], 0
-    for s in supps:  # s_Aᵀ J_AA s_A per operator
-        c, w = s.shape
-        j_aa = blocks[start : start + c * w * w].reshape(c, w, w)
-        quad.append(_quadratic_form(j_aa, s8, s))
-        start += c * w * w
-    quad = jnp.concatenate(quad)
+    # s_Aᵀ J_AA s_A per operator
+    quad = jnp.concatenate([_quadratic_form(j, s8, s) for j, s in zip(blocks, supps, strict=True)])
     return lin - quad
 
 
@@ -394,6 +395,46 @@ def _generic_phases(circuit, params, st, a_dense):
     init = jnp.zeros((n_ops, n_samples), st.dtype)
     acc, _ = jax.lax.scan(body, init, (gens_p.reshape(n_chunks, g_chunk, w), ang_p))
     return acc
+
+
+# cos and sin of float32 phases by polynomials: XLA's CPU cos/sin call libm once per element,
+# about 6 ns each against under 1 ns here, and a step takes a million of each. The argument
+# is reduced by k·π/2 with π/2 in three parts (the first two short enough that k times them is
+# exact for |x| < 12,800), then least-squares fits on [-π/4, π/4] (error below 3e-9). Far
+# beyond that the reduction loses digits as fast as x's own float32 ulp grows (above 10^7 it
+# is noise, clipped to [-1, 1], as x itself then holds no digits below ±1).
+_HALF_PI = (1.5703125, 4.837512969970703e-4, 7.549790126404332e-8)
+_SIN = (-0.16666655, 8.3322e-3, -1.952e-4)
+_COS = (4.16666468e-2, -1.3887365e-3, 2.44382321e-5)
+
+
+def _sincos(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(cos x, sin x)``: polynomials for float32, ``jnp.cos``/``jnp.sin`` otherwise."""
+    if x.dtype != jnp.float32:
+        return jnp.cos(x), jnp.sin(x)
+    k = jnp.round(x * np.float32(2 / np.pi))
+    r = x
+    for part in _HALF_PI:
+        r = r - k * np.float32(part)
+    r2 = r * r
+    s = r + r * r2 * (_SIN[0] + r2 * (_SIN[1] + r2 * _SIN[2]))
+    c = 1 - r2 / 2 + r2 * r2 * (_COS[0] + r2 * (_COS[1] + r2 * _COS[2]))
+    q = k.astype(jnp.int32)  # x = r + q π/2: quadrant q mod 4 picks and signs c and s
+    odd = (q & 1) == 1
+    cos = jnp.where(odd, s, c) * jnp.where(((q + 1) & 2) == 2, -1, 1).astype(x.dtype)
+    sin = jnp.where(odd, c, s) * jnp.where((q & 2) == 2, -1, 1).astype(x.dtype)
+    return jnp.clip(cos, -1, 1), jnp.clip(sin, -1, 1)
+
+
+@jax.custom_jvp
+def _cos(x: jax.Array) -> jax.Array:
+    return _sincos(x)[0]
+
+
+@_cos.defjvp
+def _cos_jvp(primals, tangents):
+    c, s = _sincos(primals[0])
+    return c, -s * tangents[0]
 
 
 def auto_chunk(n_rows: int, n_samples: int) -> int:
@@ -455,7 +496,7 @@ def moments_from_signs(
             phase = _pairwise_phases(circuit, params, st_c, supps, a_dense, pair_terms)
         else:
             phase = _generic_phases(circuit, params, st_c, a_dense)
-        c = jnp.cos(phase) * m_c
+        c = _cos(phase) * m_c
         return jnp.sum(c, axis=1), jnp.sum(c * c, axis=1)
 
     if n_chunks == 1:

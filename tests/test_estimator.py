@@ -196,6 +196,38 @@ def test_float64_params_give_float64_results():
     assert e.mean.dtype == jnp.float32
 
 
+@pytest.mark.parametrize("limit,tol", [(4.0, 2e-7), (100.0, 2e-7), (12_800.0, 5e-7), (1e5, 2e-6)])
+def test_polynomial_cos_and_sin_match_float64(limit, tol):
+    """The estimator's float32 cos/sin (polynomials after a three-part reduction by π/2)
+    against float64 numpy at the same float32 arguments, all quadrants and signs."""
+    from iqpgen.estimator import _sincos
+
+    x = np.concatenate([
+        np.linspace(-limit, limit, 400_001),
+        np.random.default_rng(0).uniform(-limit, limit, 100_000),
+        np.pi / 4 * np.arange(-8, 9),  # reduction boundaries
+    ]).astype(np.float32)  # fmt: skip
+    c, s = jax.jit(_sincos)(jnp.asarray(x))
+    assert c.dtype == s.dtype == jnp.float32
+    np.testing.assert_allclose(c, np.cos(x.astype(np.float64)), rtol=0, atol=tol)
+    np.testing.assert_allclose(s, np.sin(x.astype(np.float64)), rtol=0, atol=tol)
+
+
+def test_polynomial_cos_edge_cases_and_derivative():
+    from iqpgen.estimator import _cos, _sincos
+
+    c, s = _sincos(jnp.array([np.nan, np.inf, -np.inf, 1e9, -3e12], jnp.float32))
+    assert np.all(np.isnan(c[:3])) and np.all(np.isnan(s[:3]))
+    assert np.all(np.abs(c[3:]) <= 1) and np.all(np.abs(s[3:]) <= 1)  # no digits left, bounded
+    x = jnp.linspace(-20.0, 20.0, 101)
+    np.testing.assert_allclose(jax.vmap(jax.grad(_cos))(x), -np.sin(np.float64(x)), atol=3e-7)
+    with jax.enable_x64(True):  # float64 keeps jnp.cos / jnp.sin
+        x64 = jnp.linspace(-20.0, 20.0, 101, dtype=jnp.float64)
+        c64, s64 = _sincos(x64)
+        np.testing.assert_allclose(c64, np.cos(np.asarray(x64)), rtol=0, atol=1e-15)
+        np.testing.assert_allclose(s64, np.sin(np.asarray(x64)), rtol=0, atol=1e-15)
+
+
 def test_circuit_is_traced_not_baked_in():
     """Two circuits of the same shape share one compilation: their arrays are traced."""
     traces = []
@@ -322,18 +354,21 @@ def test_all_pairs_couplings_equal_the_general_scatter(n, rows, monkeypatch):
     w_j = jax.random.normal(jax.random.key(1), (n, n))
     w_h = jax.random.normal(jax.random.key(2), (n,))
 
-    blocks = jnp.array([0, 1, n + 1, n * n - 1, n - 1], jnp.int32)  # flat entries of J
-    w_b = jax.random.normal(jax.random.key(3), blocks.shape)
+    # Flat entries of J, in two arrays of different shapes (one repeats an entry).
+    blocks = [jnp.array([0, 1, n + 1, n * n - 1, n - 1], jnp.int32), jnp.array([[1, n], [n + 1, 1]])]
+    w_b = [jax.random.normal(jax.random.key(3 + i), x.shape) for i, x in enumerate(blocks)]
 
     def f(c, q):
         J, h, b = couplings(c, q, blocks)
-        return jnp.sum(J * w_j) + jnp.sum(h * w_h) + jnp.sum(b * w_b), (J, h, b)
+        value = jnp.sum(J * w_j) + jnp.sum(h * w_h) + sum(jnp.sum(x * w) for x, w in zip(b, w_b))
+        return value, (J, h, b)
 
     (_, (J1, h1, b1)), g1 = jax.jit(jax.value_and_grad(partial(f, fast), has_aux=True))(p)
     (_, (J2, h2, _)), g2 = jax.jit(jax.value_and_grad(lambda q: f(general, q[::-1]), has_aux=True))(
         p
     )
-    np.testing.assert_array_equal(b1, J1.reshape(-1)[blocks])
+    for x, flat in zip(b1, blocks, strict=True):
+        np.testing.assert_array_equal(x, J1.reshape(-1)[flat])
     np.testing.assert_array_equal(J1, J2)
     np.testing.assert_array_equal(h1, h2)
     np.testing.assert_allclose(g1, g2, rtol=1e-6, atol=1e-6)
