@@ -353,7 +353,8 @@ def _pair_terms(circuit, params, supps):
 
     found = _pair_lookup(circuit, params, entries(2), entries(1))
     ends = np.cumsum([s.shape[0] * s.shape[1] ** 2 for s in supps])[:-1]
-    return None, None, [b.reshape(*s.shape, -1) for b, s in zip(jnp.split(found, ends), supps)]
+    split = jnp.split(found, ends)
+    return None, None, [b.reshape(*s.shape, -1) for b, s in zip(split, supps, strict=True)]
 
 
 def _pairwise_phases(circuit, params, st, supps, a_dense, pair_terms):

@@ -355,12 +355,12 @@ def test_all_pairs_couplings_equal_the_general_scatter(n, rows, monkeypatch):
     w_h = jax.random.normal(jax.random.key(2), (n,))
 
     # Flat entries of J, in two arrays of different shapes (one repeats an entry).
-    blocks = [jnp.array([0, 1, n + 1, n * n - 1, n - 1], jnp.int32), jnp.array([[1, n], [n + 1, 1]])]
+    blocks = [jnp.array([0, 1, n + 1, n * n - 1, n - 1]), jnp.array([[1, n], [n + 1, 1]])]
     w_b = [jax.random.normal(jax.random.key(3 + i), x.shape) for i, x in enumerate(blocks)]
 
     def f(c, q):
         J, h, b = couplings(c, q, blocks)
-        value = jnp.sum(J * w_j) + jnp.sum(h * w_h) + sum(jnp.sum(x * w) for x, w in zip(b, w_b))
+        value = sum(jnp.sum(x * w) for x, w in zip([J, h, *b], [w_j, w_h, *w_b], strict=True))
         return value, (J, h, b)
 
     (_, (J1, h1, b1)), g1 = jax.jit(jax.value_and_grad(partial(f, fast), has_aux=True))(p)
