@@ -11,8 +11,8 @@ peak memory is that of the measurement alone):
   ``(n_ops × n_gens)·(n_gens × n_samples)``: timed directly where both matrices fit in memory,
   else its time is the FLOP count divided by the rate measured on the largest that fits.
 
-Times are medians of ``--repeats`` runs after compilation; memory is the subprocess's peak
-resident set. Usage::
+Times are medians of at least ``--repeats`` runs after compilation (fast steps repeat until
+2 s are timed); memory is the subprocess's peak resident set. Usage::
 
     python benchmarks/bench_mmd.py --sizes 100 300 1000 3000 10000 --out benchmarks/results.json
     python benchmarks/bench_mmd.py --quick        # 100 and 300 qubits, seconds
@@ -42,14 +42,21 @@ def peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
+# Fast steps are repeated until this much time is spent (at most _MAX_REPEATS runs): the
+# median of 3 steps of 0.1 s moves by 20-30% on a shared machine.
+_MIN_TIMED_SECONDS = 2.0
+_MAX_REPEATS = 51
+
+
 def _timed(f, args, repeats):
+    """``(compile seconds, median step seconds)`` over at least ``repeats`` runs."""
     import jax
 
     t0 = time.perf_counter()
     jax.block_until_ready(f(*args))
     compile_s = time.perf_counter() - t0
     times = []
-    for _ in range(repeats):
+    while len(times) < repeats or (sum(times) < _MIN_TIMED_SECONDS and len(times) < _MAX_REPEATS):
         t0 = time.perf_counter()
         jax.block_until_ready(f(*args))
         times.append(time.perf_counter() - t0)
