@@ -87,10 +87,8 @@ def from_data(
     X = _checks.check_binary_matrix("X", X, n_cols=circuit.n_qubits, min_rows=2)
     if scale is None:
         scale = default_scale(circuit)
-    if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale >= 0:
-        raise ValueError(f"scale must be a number >= 0, got {scale!r}.")
-    if isinstance(noise, bool) or not isinstance(noise, int | float) or not noise >= 0:
-        raise ValueError(f"noise must be a number >= 0, got {noise!r}.")
+    scale = _checks.check_number("scale", scale, low=0.0, low_open=False)
+    noise = _checks.check_number("noise", noise, low=0.0, low_open=False)
     gens = np.asarray(circuit.generators)
     weights = circuit.weights()
     mean = X.mean(axis=0, dtype=np.float64)

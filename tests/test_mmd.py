@@ -213,6 +213,14 @@ def test_init_from_data_pairs_follow_covariance():
         iqpgen.init.from_data(c, X, noise=0.1)
     with pytest.raises(ValueError, match="scale must be"):
         iqpgen.init.from_data(c, X, scale=-1.0)
+    with pytest.raises(ValueError, match="scale must be"):
+        iqpgen.init.from_data(c, X, scale=float("inf"))  # would give infinite angles
+    with pytest.raises(ValueError, match="noise must be"):
+        iqpgen.init.from_data(c, X, noise=float("nan"), key=jax.random.key(0))
+    with pytest.raises(TypeError, match="scale must be a number"):
+        iqpgen.init.from_data(c, X, scale="0.1")
+    # numpy scalars are numbers too (float32 0.01 is 0.01 to 1e-7)
+    np.testing.assert_allclose(iqpgen.init.from_data(c, X, scale=np.float32(0.01)), p, rtol=1e-6)
     with pytest.raises(ValueError, match="std must be"):
         iqpgen.init.normal(c, key=jax.random.key(0), std=-1.0)
 
