@@ -46,6 +46,8 @@ API_MODULES = [
     "iqpgen.circuit",
     "iqpgen.gates",
     "iqpgen.estimator",
+    "iqpgen.walsh",
+    "iqpgen.costs",
     "iqpgen.exact",
     "iqpgen.bitflip",
     "iqpgen.mmd",

@@ -231,10 +231,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         X_train, X_test, sigmas, keys, n_ops=model.n_ops
     )
     iqp_exact = ind_exact = None
-    if X.shape[1] <= exact.MAX_QUBITS:
-        iqp_exact = [mmd.exact(model.circuit_, model.params_, X_test, s) for s in sigmas]
+    if X.shape[1] <= exact.max_qubits():
+        iqp_exact = [float(mmd.exact(model.circuit_, model.params_, X_test, s)) for s in sigmas]
         circ, theta = independent_as_circuit(X_train)
-        ind_exact = [mmd.exact(circ, theta, X_test, s) for s in sigmas]
+        ind_exact = [float(mmd.exact(circ, theta, X_test, s)) for s in sigmas]
     times["evaluation"] = time.perf_counter() - t0
 
     results = {

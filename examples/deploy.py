@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> dict:
             (
                 s,
                 f"{m:.3e} ± {e:.0e}",
-                iqpgen.mmd.exact(model.circuit_, model.params_, X_test, s),
+                float(iqpgen.mmd.exact(model.circuit_, model.params_, X_test, s)),
                 iqpgen.mmd.between_samples(shots_dev, X_test, s),
                 iqpgen.mmd.between_samples(X_train[:shots], X_test, s),
             )

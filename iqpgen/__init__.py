@@ -5,10 +5,10 @@ PennyLane, optax, networkx and plotting libraries when a function that needs the
 JAX's global configuration is never changed.
 """
 
-from . import bitflip, datasets, exact, export, gates, init, mmd, parallel, train
+from . import bitflip, costs, datasets, exact, export, gates, init, mmd, parallel, train, walsh
 from ._version import __version__
 from .circuit import IqpCircuit
-from .estimator import Estimate, expval, expval_generic, expval_pairwise
+from .estimator import Estimate, expval, expval_generic, expval_pairwise, expval_phase_table
 from .mmd import mmd_loss
 
 __all__ = [
@@ -19,8 +19,10 @@ __all__ = [
     "expval",
     "expval_generic",
     "expval_pairwise",
+    "expval_phase_table",
     "mmd_loss",
     "bitflip",
+    "costs",
     "datasets",
     "exact",
     "export",
@@ -29,6 +31,7 @@ __all__ = [
     "mmd",
     "parallel",
     "train",
+    "walsh",
 ]
 
 

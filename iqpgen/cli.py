@@ -282,6 +282,10 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _learning_rate(text: str) -> float | str:
+    return text if text == "auto" else _positive_float(text)
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -341,6 +345,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         n_ops=args.n_ops,
         n_samples=args.n_samples,
         learning_rate=args.learning_rate,
+        estimator=args.estimator,
         max_steps=args.max_steps,
         patience=args.patience,
         validation_fraction=args.validation_fraction,
@@ -419,10 +424,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             for s in sigmas
         ]
     )
+    how = (
+        "exact, from the state vector"
+        if model.estimator_ == "exact"
+        else f"{model.n_ops} operators, {model.n_samples} circuit samples"
+    )
     print(
         f"MMD^2 between {args.model} and {X.shape[0]} rows of {args.data} "
-        f"({model.n_ops} operators, {model.n_samples} circuit samples, {args.repeats} "
-        f"repeat{'s' * (args.repeats > 1)}, seed {seed})"
+        f"({how}, {args.repeats} repeat{'s' * (args.repeats > 1)}, seed {seed})"
     )
     stderr = args.repeats > 1
     print(f"{'sigma':>10}  {'MMD^2':>12}" + (f"  {'stderr':>10}" if stderr else ""))
@@ -600,9 +609,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument(
         "--learning-rate",
-        type=_positive_float,
+        type=_learning_rate,
         default=default["learning_rate"],
-        help="Adam step size",
+        help="Adam step size; 'auto': 1e-2 on the exact loss, 1e-3 on the Monte Carlo one",
+    )
+    f.add_argument(
+        "--estimator",
+        choices=("auto", "exact", "monte_carlo"),
+        default=default["estimator"],
+        help="exact MMD^2 (small circuits), Monte Carlo (any size), or the cheaper that fits",
     )
     f.add_argument(
         "--sigma",
@@ -672,10 +687,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "sample",
         help="draw samples from a model",
-        description="Draw samples: exactly from the state vector (up to 20 qubits) or, with "
-        "--device, by running the circuit on a PennyLane device (a simulator such as "
-        "lightning.qubit, or hardware through its plugin). Rows are printed as CSV unless "
-        "--out is given.",
+        description="Draw samples: exactly from the state vector (up to a memory budget: 26 "
+        "qubits on 24 GB) or, with --device, by running the circuit on a PennyLane device "
+        "(a simulator such as lightning.qubit, or hardware through its plugin). Rows are "
+        "printed as CSV unless --out is given.",
         formatter_class=fmt,
     )
     s.add_argument("model", metavar="MODEL", help="model file (from iqpgen fit)")

@@ -38,8 +38,17 @@ import numpy as np
 
 from . import _checks
 from .circuit import IqpCircuit, _pair_offset
+from .costs import choose_path
+from .walsh import MAX_TABLE_QUBITS, phase_table, sample_indices, support_masks, table_phases
 
-__all__ = ["Estimate", "expval", "expval_generic", "expval_pairwise"]
+__all__ = [
+    "Estimate",
+    "expval",
+    "expval_generic",
+    "expval_pairwise",
+    "expval_phase_table",
+    "PATHS",
+]
 
 # Elements of the largest temporary (rows x samples) per sample chunk.
 _CHUNK_ELEMENTS = 1 << 25
@@ -438,6 +447,10 @@ def _cos_jvp(primals, tangents):
     return c, -s * tangents[0]
 
 
+#: Code paths of :func:`moments_from_signs`.
+PATHS = ("pairwise", "generic", "table")
+
+
 def auto_chunk(n_rows: int, n_samples: int) -> int:
     """Samples per chunk so that the largest temporary, ``n_rows × chunk``, stays near 2^25
     elements (n_rows: the larger of the qubits and the summed operator widths)."""
@@ -460,27 +473,32 @@ def moments_from_signs(
         supps: padded supports, a list of ``(c_b, w_b)`` int arrays (padding ``n_qubits``);
             operators of similar weight share a bucket so little work goes to padding.
         chunk_size: samples per chunk (memory only: the samples are drawn before chunking).
+        path: ``"pairwise"``, ``"generic"``, ``"table"`` (through the phase table), or
+            ``"auto"``: the cheapest by :func:`iqpgen.costs.path_costs`. Every path computes
+            the same phases from the same samples; they differ in cost only.
 
     Returns:
         ``(s1, s2)`` for the concatenated operators, with the spin_sym factor ``[|a| even]``.
     """
     n = circuit.n_qubits
     n_samples = st.shape[1]
+    n_ops = sum(s.shape[0] for s in supps)
+    width_sum = sum(s.shape[0] * s.shape[1] for s in supps)
     if path == "auto":
-        path = "pairwise" if circuit.is_pairwise else "generic"
-    if path not in ("pairwise", "generic"):
-        raise ValueError(f"path must be 'auto', 'pairwise' or 'generic', got {path!r}.")
+        path = choose_path(circuit, n_ops, n_samples)
+    if path not in PATHS:
+        raise ValueError(f"path must be 'auto' or one of {PATHS}, got {path!r}.")
     if path == "pairwise" and not circuit.is_pairwise:
         raise ValueError(
             f"the pairwise path needs generators of weight <= 2; this circuit has weight "
             f"{circuit.max_weight}. Use expval_generic or expval."
         )
-    n_ops = sum(s.shape[0] for s in supps)
-    width_sum = sum(s.shape[0] * s.shape[1] for s in supps)
+    if path == "table" and n > MAX_TABLE_QUBITS:
+        raise ValueError(f"the table path holds at most {MAX_TABLE_QUBITS} qubits, got {n}.")
     # The linear term as a dense product costs n_ops * n per sample; gathering the supports'
     # rows costs about _GATHER_COST flops-equivalents per support entry per sample.
     gather = path == "pairwise" and n * n_ops > _GATHER_COST * width_sum
-    a_dense = None if gather else dense_ops(supps, n, st.dtype)
+    a_dense = None if gather or path == "table" else dense_ops(supps, n, st.dtype)
     n_rows = max(n, width_sum, n_ops)
     chunk = chunk_size or auto_chunk(n_rows, n_samples)
     n_chunks = -(-n_samples // chunk)
@@ -490,11 +508,16 @@ def moments_from_signs(
 
     # Built once for all chunks: they do not depend on the samples.
     pair_terms = _pair_terms(circuit, params, supps) if path == "pairwise" else None
+    if path == "table":
+        table = phase_table(circuit, params)
+        masks = jnp.concatenate([support_masks(s, n) for s in supps])
 
     def per_chunk(args):
         st_c, m_c = args
         if path == "pairwise":
             phase = _pairwise_phases(circuit, params, st_c, supps, a_dense, pair_terms)
+        elif path == "table":
+            phase = table_phases(table, sample_indices(st_c), masks)
         else:
             phase = _generic_phases(circuit, params, st_c, a_dense)
         c = _cos(phase) * m_c
@@ -632,3 +655,29 @@ def expval_generic(
         (1,)
     """
     return _expval(circuit, params, ops, key, n_samples, chunk_size, "generic")
+
+
+def expval_phase_table(
+    circuit: IqpCircuit,
+    params: Any,
+    ops: Any,
+    *,
+    key: jax.Array,
+    n_samples: int = 1000,
+    chunk_size: int | None = None,
+) -> Estimate:
+    """:func:`expval` through the phase table (any generator weight, up to 30 qubits).
+
+    The phase of every (operator, sample) is ``½(Θ̂(z) − Θ̂(z ⊕ a))`` from one
+    Walsh–Hadamard transform of the generator angles (:func:`iqpgen.walsh.phase_table`): a
+    cost of ``O(n 2^n)`` plus two look-ups per (operator, sample), whatever the number of
+    gates. Same samples and statistics as the other paths for the same key.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, iqpgen
+        >>> c = iqpgen.IqpCircuit(3, [[[0, 1, 2]], [[0]]])
+        >>> iqpgen.expval_phase_table(c, jnp.array([0.2, 0.1]), [[1, 0, 0]],
+        ...                           key=jax.random.key(1)).mean.shape
+        (1,)
+    """
+    return _expval(circuit, params, ops, key, n_samples, chunk_size, "table")

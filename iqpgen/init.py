@@ -151,8 +151,8 @@ def from_moments(
         >>> c = iqpgen.IqpCircuit(2, iqpgen.gates.local(2, 2))
         >>> X = np.array([[0, 0]] * 5 + [[0, 1], [1, 0]] + [[1, 1]] * 3)
         >>> p = iqpgen.init.from_moments(c, X, threshold=0)
-        >>> np.round(iqpgen.exact.expval(c, p, [[1, 0], [0, 1], [1, 1]]), 6)
-        array([0.2, 0.2, 0.6])
+        >>> np.round(np.asarray(iqpgen.exact.expval(c, p, [[1, 0], [0, 1], [1, 1]])), 6)
+        array([0.2, 0.2, 0.6], dtype=float32)
     """
     circuit = _checks.check_circuit(circuit)
     X = _checks.check_binary_matrix("X", X, n_cols=circuit.n_qubits, min_rows=2)

@@ -47,6 +47,10 @@ __all__ = [
     "op_probability",
     "PackedData",
     "pack_data",
+    "DataTable",
+    "data_table",
+    "exact_from_table",
+    "op_weight_table",
 ]
 
 _TAIL = 1e-12
@@ -217,11 +221,14 @@ def loss_from_packed(
     chunk_size: int | None = None,
     return_terms: bool = False,
     mesh: Any = None,
+    path: str = "auto",
 ):
     """MMD² estimate from packed data; all keyword arguments are static. The jit-able core.
 
     With ``mesh`` (a ``jax.sharding.Mesh`` with one axis) the circuit samples are split
     across its devices (see :mod:`iqpgen.parallel`); the result equals the one-device one.
+    ``path``: the estimator's code path on one device (see
+    :func:`iqpgen.estimator.moments_from_signs`; the same numbers up to rounding on each).
     """
     n = circuit.n_qubits
     wires_t = tuple(range(n)) if wires is None else wires
@@ -240,7 +247,7 @@ def loss_from_packed(
         return (zero, []) if return_terms else zero
     st = draw_signs(k_z, n_samples, n, circuit.spin_sym, params.dtype)
     if mesh is None:
-        s1, s2 = moments_from_signs(circuit, params, st, supps, chunk_size=chunk_size)
+        s1, s2 = moments_from_signs(circuit, params, st, supps, chunk_size=chunk_size, path=path)
     else:
         from .parallel import sharded_moments
 
@@ -260,7 +267,16 @@ def loss_from_packed(
 
 _loss_jit = jax.jit(
     loss_from_packed,
-    static_argnames=("sigmas", "n_ops", "n_samples", "wires", "chunk_size", "return_terms", "mesh"),
+    static_argnames=(
+        "sigmas",
+        "n_ops",
+        "n_samples",
+        "wires",
+        "chunk_size",
+        "return_terms",
+        "mesh",
+        "path",
+    ),
 )
 
 
@@ -362,6 +378,71 @@ def exact_between_distributions(q: Any, p: Any, sigma: float | Sequence[float]) 
     return float(np.mean([_op_weights(n, s) @ (d * d) for s in _as_sigmas(sigma)]))
 
 
+class DataTable(NamedTuple):
+    """0/1 data as the parity sums of every operator, for the exact MMD².
+
+    ``sums``: ``F(a) = Σ_x (−1)^{a·x}`` for every ``a`` (length ``2^n``, int32, index as for
+    bitstrings); ``n_rows``: the number of data rows ``m`` (an int array, so it can be traced).
+    """
+
+    sums: jax.Array
+    n_rows: jax.Array
+
+
+def data_table(X: Any) -> DataTable:
+    """The :class:`DataTable` of a 0/1 matrix ``(m, n)``: its histogram over the ``2^n``
+    bitstrings and one Walsh–Hadamard transform (exact in int32)."""
+    from .walsh import support_masks, walsh_hadamard
+
+    X = jnp.asarray(X)
+    m, n = X.shape
+    cols = jnp.where(X > 0, jnp.arange(n, dtype=jnp.int32), n)
+    counts = jnp.zeros((2**n,), jnp.int32).at[support_masks(cols, n)].add(1)
+    return DataTable(walsh_hadamard(counts), jnp.asarray(m, jnp.int32))
+
+
+def op_weight_table(n: int, sigma: float, wires: tuple[int, ...] | None = None, dtype=jnp.float32):
+    """``π_σ(a) = p^{|a|}(1 − p)^{|W|−|a|}`` for every ``a ⊆ W`` (0 elsewhere), length ``2^n``;
+    ``W`` = ``wires`` (default: every qubit)."""
+    wires = tuple(range(n)) if wires is None else wires
+    p = op_probability(sigma)
+    a = jnp.arange(2**n, dtype=jnp.int32)
+    inside = sum(1 << (n - 1 - q) for q in wires)
+    w = jax.lax.population_count(a).astype(dtype)
+    log_pi = w * math.log(p) + (len(wires) - w) * math.log1p(-p)
+    return jnp.where((a & ~inside) == 0, jnp.exp(log_pi), 0).astype(dtype)
+
+
+def exact_from_table(
+    circuit: IqpCircuit,
+    params: jax.Array,
+    data: DataTable,
+    *,
+    sigmas: tuple[float, ...],
+    wires: tuple[int, ...] | None = None,
+    unbiased: bool = True,
+) -> jax.Array:
+    """Exact MMD² from a :class:`DataTable`; keyword arguments are static. The jit-able,
+    differentiable core of :func:`exact`.
+
+    ``Σ_a π_σ(a) (⟨Z_a⟩_q − F(a)/m)²``, plus ``Σ_a π_σ(a) ((F(a)/m)² − 1)/(m − 1)`` for the
+    unbiased data term (the U-statistic minus the square of the mean, written without
+    cancellation), averaged over ``sigmas``.
+    """
+    from .exact import expval_table_of
+
+    zq = expval_table_of(circuit, params)
+    f = data.sums.astype(zq.dtype) / data.n_rows.astype(zq.dtype)
+    terms = (zq - f) ** 2
+    if unbiased:
+        terms = terms + (f * f - 1) / (data.n_rows.astype(zq.dtype) - 1)
+    n = circuit.n_qubits
+    return jnp.mean(jnp.stack([op_weight_table(n, s, wires, zq.dtype) @ terms for s in sigmas]))
+
+
+_exact_jit = jax.jit(exact_from_table, static_argnames=("sigmas", "wires", "unbiased"))
+
+
 def exact(
     circuit: IqpCircuit,
     params: Any,
@@ -369,31 +450,42 @@ def exact(
     sigma: float | Sequence[float],
     *,
     unbiased: bool = True,
-) -> float:
+    wires: Sequence[int] | None = None,
+) -> jax.Array:
     """Exact MMD² between the circuit (state vector, small n) and data, averaged over σ.
+
+    A JAX scalar, jit-compiled and differentiable in ``params`` (float32, or float64 with
+    float64 parameters under ``jax_enable_x64``), at a cost of a few Walsh–Hadamard transforms
+    of length ``2^n`` whatever the number of gates; up to :func:`iqpgen.exact.max_qubits`.
 
     With ``unbiased=True`` the data term is the U-statistic, as in :func:`mmd_loss`: the
     result is the expectation of :func:`mmd_loss` over its key, an unbiased estimate of MMD² to
     the distribution the data were drawn from. With ``unbiased=False`` it is MMD² to the
-    empirical distribution of ``data``.
+    empirical distribution of ``data``. ``wires``: MMD² of the marginal on those qubits, as in
+    :func:`mmd_loss`.
 
     Example:
-        >>> import numpy as np, iqpgen
+        >>> import jax, numpy as np, iqpgen
         >>> c = iqpgen.IqpCircuit(2, [[[0]], [[1]]])
-        >>> round(iqpgen.mmd.exact(c, np.zeros(2), [[0, 0], [0, 0]], 1.0), 12)
+        >>> round(float(iqpgen.mmd.exact(c, np.zeros(2), [[0, 0], [0, 0]], 1.0)), 6)
         0.0
+        >>> X = np.array([[0, 1], [1, 1], [0, 0]])
+        >>> jax.grad(iqpgen.mmd.exact, argnums=1)(c, np.full(2, 0.3), X, 1.0).shape
+        (2,)
     """
-    from . import exact as _exact
+    from .exact import check_size
 
     circuit = _checks.check_circuit(circuit)
+    params = _checks.check_params(circuit, params)
     data = _checks.check_binary_matrix("data", data, n_cols=circuit.n_qubits, min_rows=2)
-    n, m = circuit.n_qubits, data.shape[0]
-    zq = _exact.walsh_hadamard(_exact.probs(circuit, params))
-    idx = data.astype(np.int64) @ (1 << np.arange(n - 1, -1, -1))
-    F = _exact.walsh_hadamard(np.bincount(idx, minlength=2**n).astype(np.float64))
-    data_sq = (F * F - m) / (m * (m - 1)) if unbiased else (F / m) ** 2
-    terms = zq * zq - 2 * zq * F / m + data_sq
-    return float(np.mean([_op_weights(n, s) @ terms for s in _as_sigmas(sigma)]))
+    if not isinstance(unbiased, bool | np.bool_):
+        raise TypeError(f"unbiased must be True or False, got {unbiased!r}.")
+    sigmas = _as_sigmas(sigma)
+    wires_t = None if wires is None else _wires_array(circuit.n_qubits, wires)
+    check_size(circuit.n_qubits, params.dtype, what="the exact MMD²")
+    return _exact_jit(
+        circuit, params, data_table(data), sigmas=sigmas, wires=wires_t, unbiased=bool(unbiased)
+    )
 
 
 def between_samples(X: Any, Y: Any, sigma: float | Sequence[float]) -> float:

@@ -12,12 +12,12 @@ import jax.numpy as jnp
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 
-from . import _checks, exact, gates, init, mmd, train
+from . import _checks, costs, exact, gates, init, mmd, train
 from ._version import __version__
 from .circuit import IqpCircuit
 from .estimator import Estimate, expval
 
-__all__ = ["IqpModel", "MODEL_FORMAT"]
+__all__ = ["IqpModel", "MODEL_FORMAT", "ESTIMATORS", "choose_estimator"]
 
 #: Version of the model file format written by :meth:`IqpModel.save`.
 MODEL_FORMAT = 1
@@ -48,6 +48,44 @@ def _loss_function(sigmas: tuple[float, ...], n_ops: int, n_samples: int):
         )
 
     return loss_fn
+
+
+@functools.lru_cache(maxsize=32)
+def _exact_loss_function(sigmas: tuple[float, ...]):
+    """The exact MMD² as a training loss (the key is unused: the loss has no noise)."""
+
+    def loss_fn(params, key, circuit, data):
+        return mmd.exact_from_table(circuit, params, data, sigmas=sigmas)
+
+    return loss_fn
+
+
+# Adam's step size for learning_rate="auto": on the 8-blobs and 2D Ising models of the paper
+# (16 qubits, 2,000 steps) 1e-2 gave the lowest exact test MMD² of 1e-3, 3e-3, 1e-2 and 3e-2
+# (3e-2 diverged); Monte Carlo keeps the paper's 1e-3.
+_AUTO_LEARNING_RATE = {"exact": 1e-2, "monte_carlo": 1e-3}
+
+#: Values of ``IqpModel``'s ``estimator``.
+ESTIMATORS = ("auto", "exact", "monte_carlo")
+
+
+def choose_estimator(circuit: IqpCircuit, n_sigmas: int, n_ops: int, n_samples: int) -> str:
+    """What ``estimator="auto"`` trains on: ``"exact"`` where the circuit fits the exact
+    engine's memory budget and an exact step (:func:`iqpgen.costs.exact_step_cost`) costs no
+    more than the cheapest Monte Carlo step (:func:`iqpgen.costs.path_costs`) with
+    ``n_sigmas × n_ops`` operators and ``n_samples`` samples; ``"monte_carlo"`` otherwise.
+
+    Example:
+        >>> import iqpgen
+        >>> from iqpgen.model import choose_estimator
+        >>> choose_estimator(iqpgen.gates.local_circuit(16, 6), 2, 1000, 1000)
+        'exact'
+    """
+    n = circuit.n_qubits
+    if n > exact.max_qubits():
+        return "monte_carlo"
+    mc = min(costs.path_costs(circuit, n_sigmas * n_ops, n_samples).values())
+    return "exact" if costs.exact_step_cost(n, n_sigmas) <= mc else "monte_carlo"
 
 
 @functools.lru_cache(maxsize=32)
@@ -83,8 +121,15 @@ class IqpModel(DensityMixin, BaseEstimator):
         spin_sym: start from ``(|0…0⟩+|1…1⟩)/√2`` (for data symmetric under a global flip).
         sigma: kernel bandwidth, a list of them (losses averaged), or ``"auto"``
             (:func:`iqpgen.mmd.sigma_heuristic` on the training data).
-        n_ops, n_samples: operators and circuit samples per loss estimate.
-        learning_rate: Adam's step size (ignored when ``optimizer`` is given).
+        estimator: what the loss is computed with: ``"exact"`` (the noise-free MMD² from the
+            state vector, :func:`iqpgen.mmd.exact`; small circuits), ``"monte_carlo"``
+            (:func:`iqpgen.mmd_loss`, any size), or ``"auto"``: exact wherever it fits the
+            memory budget and a step is no dearer than a Monte Carlo one
+            (:func:`choose_estimator`). Training, validation and :meth:`mmd` use it.
+        n_ops, n_samples: operators and circuit samples per Monte Carlo loss estimate.
+        learning_rate: Adam's step size (ignored when ``optimizer`` is given); ``"auto"``:
+            1e-2 on the exact loss, whose gradients have no noise, 1e-3 (the paper's) on the
+            Monte Carlo one.
         optimizer: an optax ``GradientTransformation``.
         max_steps: training steps.
         patience: early stopping after this many steps without improvement.
@@ -97,8 +142,9 @@ class IqpModel(DensityMixin, BaseEstimator):
         random_state: int seed, JAX key or None; a seed makes ``fit`` reproducible.
         verbose: progress bar on a terminal.
 
-    Fitted attributes: ``circuit_``, ``params_``, ``sigma_`` (tuple of floats), ``history_``
-    (:class:`iqpgen.train.History`), ``n_features_in_``.
+    Fitted attributes: ``circuit_``, ``params_``, ``sigma_`` (tuple of floats), ``estimator_``
+    (``"exact"`` or ``"monte_carlo"``), ``history_`` (:class:`iqpgen.train.History`),
+    ``n_features_in_``.
 
     Example:
         >>> import numpy as np, iqpgen
@@ -114,9 +160,10 @@ class IqpModel(DensityMixin, BaseEstimator):
         max_weight: int = 2,
         spin_sym: bool = False,
         sigma: Any = "auto",
+        estimator: str = "auto",
         n_ops: int = 1000,
         n_samples: int = 1000,
-        learning_rate: float = 1e-3,
+        learning_rate: float | str = "auto",
         optimizer: Any = None,
         max_steps: int = 2000,
         patience: int | None = None,
@@ -130,6 +177,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         self.max_weight = max_weight
         self.spin_sym = spin_sym
         self.sigma = sigma
+        self.estimator = estimator
         self.n_ops = n_ops
         self.n_samples = n_samples
         self.learning_rate = learning_rate
@@ -162,6 +210,11 @@ class IqpModel(DensityMixin, BaseEstimator):
         return mmd._as_sigmas(sigma)
 
     def _validate_hyperparameters(self) -> None:
+        if not isinstance(self.estimator, str) or self.estimator not in ESTIMATORS:
+            raise ValueError(
+                f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}: 'exact' for the "
+                "noise-free loss of small circuits, 'monte_carlo' for any size."
+            )
         _checks.check_int("max_weight", self.max_weight, minimum=1)
         _checks.check_int("n_ops", self.n_ops, minimum=1)
         _checks.check_int("n_samples", self.n_samples, minimum=2)
@@ -171,7 +224,8 @@ class IqpModel(DensityMixin, BaseEstimator):
         if not isinstance(self.spin_sym, bool | np.bool_):
             raise TypeError(f"spin_sym must be True or False, got {self.spin_sym!r}.")
         if self.optimizer is None:
-            _checks.check_number("learning_rate", self.learning_rate, low=0.0)
+            if not (isinstance(self.learning_rate, str) and self.learning_rate == "auto"):
+                _checks.check_number("learning_rate", self.learning_rate, low=0.0)
         elif not hasattr(self.optimizer, "update"):
             raise TypeError(f"optimizer must be an optax transformation, got {self.optimizer!r}.")
         _checks.check_number(
@@ -181,6 +235,14 @@ class IqpModel(DensityMixin, BaseEstimator):
             _checks.check_number("init_scale", self.init_scale, low=0.0, low_open=False)
         if not isinstance(self.sigma, str):
             mmd._as_sigmas(self.sigma)
+
+    def _resolve_estimator(self, circuit: IqpCircuit, sigmas: tuple[float, ...]) -> str:
+        if self.estimator == "exact":
+            exact.check_size(circuit.n_qubits, what="estimator='exact'")
+            return "exact"
+        if self.estimator == "monte_carlo":
+            return "monte_carlo"
+        return choose_estimator(circuit, len(sigmas), int(self.n_ops), int(self.n_samples))
 
     def _build_circuit(self, n: int) -> IqpCircuit:
         return circuit_for(self.gates, n, max_weight=self.max_weight, spin_sym=self.spin_sym)
@@ -243,18 +305,28 @@ class IqpModel(DensityMixin, BaseEstimator):
         circuit = self._build_circuit(X.shape[1])
         sigmas = self._resolve_sigma(self.sigma, X)
         params0 = self._initial_params(circuit, X, k_init)
-        optimizer = self.optimizer or _adam(float(self.learning_rate))
+        kind = self._resolve_estimator(circuit, sigmas)
+        lr = self.learning_rate
+        if isinstance(lr, str):
+            lr = _AUTO_LEARNING_RATE[kind]
+        optimizer = self.optimizer or _adam(float(lr))
         kw = self._loss_kwargs(sigmas)
-        loss_fn = _loss_function(**kw)
+        if kind == "exact":
+            loss_fn, prepare = _exact_loss_function(sigmas), mmd.data_table
+        else:
+            loss_fn, prepare = _loss_function(**kw), mmd.pack_data
 
         val_fn = val_args = None
         if X_val is not None:
 
             def val_fn(params, circ, data):
+                if kind == "exact":
+                    return mmd.exact_from_table(circ, params, data, sigmas=sigmas)
                 return mmd.loss_from_packed(circ, params, data, k_val, **kw)
 
-            val_args = (circuit, mmd.pack_data(X_val))
+            val_args = (circuit, prepare(X_val))
         meta = {
+            "estimator": kind,
             "n_qubits": circuit.n_qubits,
             "n_params": circuit.n_params,
             "sigmas": list(sigmas),
@@ -269,7 +341,7 @@ class IqpModel(DensityMixin, BaseEstimator):
             optimizer,
             key=k_train,
             n_steps=int(self.max_steps),
-            args=(circuit, mmd.pack_data(X)),
+            args=(circuit, prepare(X)),
             val_fn=val_fn,
             val_args=val_args or (),
             patience=self.patience,
@@ -281,6 +353,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         self.circuit_ = circuit
         self.params_ = result.params
         self.sigma_ = sigmas
+        self.estimator_ = kind
         self.history_ = result.history
         self.n_features_in_ = X.shape[1]
         return self
@@ -292,10 +365,14 @@ class IqpModel(DensityMixin, BaseEstimator):
         return jax.random.fold_in(_key_from(random_state), tag)
 
     def mmd(self, X: Any, sigma: Any = None, *, random_state: Any = None) -> float:
-        """Unbiased MMD² estimate between the model and ``X`` (at ``sigma_`` by default)."""
+        """Unbiased MMD² between the model and ``X`` (at ``sigma_`` by default): exact (from the
+        state vector, the data term a U-statistic) when the model trained exactly, else a
+        Monte Carlo estimate with ``n_ops`` operators and ``n_samples`` samples."""
         self._check_fitted()
         X = self._check_X(X)
         sigmas = self.sigma_ if sigma is None else mmd._as_sigmas(sigma)
+        if self.estimator_ == "exact":
+            return float(mmd.exact(self.circuit_, self.params_, X, sigmas))
         loss = mmd._loss_jit(
             self.circuit_,
             self.params_,
@@ -321,9 +398,9 @@ class IqpModel(DensityMixin, BaseEstimator):
         )
 
     def probs(self) -> np.ndarray:
-        """Exact output probabilities (up to 20 qubits)."""
+        """Exact output probabilities (up to :func:`iqpgen.exact.max_qubits`)."""
         self._check_fitted()
-        return exact.probs(self.circuit_, self.params_)
+        return np.asarray(exact.probs(self.circuit_, self.params_))
 
     def sample(
         self,
@@ -342,15 +419,18 @@ class IqpModel(DensityMixin, BaseEstimator):
         self._check_fitted()
         n_samples = _checks.check_int("n_samples", n_samples, minimum=1)
         if device is None:
-            if self.circuit_.n_qubits > exact.MAX_QUBITS:
+            if self.circuit_.n_qubits > exact.max_qubits():
                 raise ValueError(
-                    f"exact sampling is limited to {exact.MAX_QUBITS} qubits; this model has "
+                    f"exact sampling is limited to {exact.max_qubits()} qubits on this machine "
+                    f"(a memory budget); this model has "
                     f"{self.circuit_.n_qubits}. Sampling large IQP circuits is what quantum "
                     "hardware is for: use model.sample(n, device=...) with a PennyLane device, or "
                     "export with model.to_pennylane() / model.to_qasm()."
                 )
-            return exact.sample(
-                self.circuit_, self.params_, n_samples, key=self._eval_key(random_state, 3)
+            return np.asarray(
+                exact.sample(
+                    self.circuit_, self.params_, n_samples, key=self._eval_key(random_state, 3)
+                )
             )
         seed = random_state if isinstance(random_state, int | np.integer) else None
         node = self.qnode(device=device, shots=n_samples, seed=seed, **device_kwargs)
@@ -398,6 +478,7 @@ class IqpModel(DensityMixin, BaseEstimator):
             "n_params": self.circuit_.n_params,
             "spin_sym": self.circuit_.spin_sym,
             "sigma_": list(self.sigma_),
+            "estimator_": self.estimator_,
             "n_features_in_": int(self.n_features_in_),
             "hyperparameters": params,
             "history": {
@@ -458,6 +539,9 @@ class IqpModel(DensityMixin, BaseEstimator):
         model.circuit_ = circuit
         model.params_ = params
         model.sigma_ = tuple(meta["sigma_"])
+        model.estimator_ = str(meta.get("estimator_", "monte_carlo"))
+        if model.estimator_ not in ESTIMATORS[1:]:
+            raise ValueError(f"{path!r} is a corrupt iqpgen model file (estimator_).")
         model.n_features_in_ = int(meta["n_features_in_"])
         h = meta.get("history", {})
         model.history_ = train.History(

@@ -30,3 +30,26 @@ def all_ops():
         return iqpgen.exact.all_bitstrings(n)[1:]
 
     return make
+
+
+def statevector_probs(circuit, params) -> np.ndarray:
+    """Output probabilities by an independent float64 state vector: the diagonal summed over
+    the generators one by one, the Hadamard layers as explicit Kronecker products (n ≤ 10)."""
+    n = circuit.n_qubits
+    z = iqpgen.exact.all_bitstrings(n).astype(np.int64)
+    theta = np.asarray(params, np.float64)
+    phase = np.zeros(2**n)
+    for gate, gens in enumerate(circuit.gates):
+        for g in gens:
+            phase += theta[gate] * (1 - 2 * (z[:, list(g)].sum(axis=1) % 2))
+    h1 = np.array([[1.0, 1.0], [1.0, -1.0]]) / np.sqrt(2)
+    h = np.ones((1, 1))
+    for _ in range(n):
+        h = np.kron(h, h1)
+    psi0 = np.zeros(2**n)
+    if circuit.spin_sym:
+        psi0[0] = psi0[-1] = 1 / np.sqrt(2)
+    else:
+        psi0[0] = 1.0
+    psi = h @ (np.exp(-1j * phase) * (h @ psi0))
+    return np.abs(psi) ** 2

@@ -372,15 +372,17 @@ def test_usage_errors_exit_2(workdir, capsys, argv, match):
 
 
 def test_library_errors_are_one_line(tmp_path, capsys):
-    """A 21-bit model cannot be sampled exactly; the library's message comes through."""
-    write_bits(tmp_path / "wide.csv", np.random.default_rng(0).integers(0, 2, (20, 21)))
+    """A model over the exact engine's budget cannot be sampled exactly; the library's message
+    comes through."""
+    n = iqpgen.exact.max_qubits() + 1
+    write_bits(tmp_path / "wide.csv", np.random.default_rng(0).integers(0, 2, (20, n)))
     code, _, err = run(
         capsys, "fit", tmp_path / "wide.csv", "--out", tmp_path / "wide.npz", "--max-steps", "0"
     )
     assert code == 0, err
     code, _, err = run(capsys, "sample", tmp_path / "wide.npz", "--shots", "3")
     line = assert_one_line_error(code, err)
-    assert "limited to 20 qubits" in line and "device" in line
+    assert f"limited to {n - 1} qubits" in line and "device" in line
 
 
 def test_error_through_the_script_has_no_traceback(tmp_path):

@@ -78,17 +78,53 @@ def test_stderr_is_honest(spin_sym, all_ops):
 
 
 @pytest.mark.parametrize("spin_sym", [False, True])
-def test_pairwise_and_generic_paths_agree(spin_sym, all_ops):
+def test_paths_agree_for_the_same_key(spin_sym, all_ops):
+    """Pairwise, generic and phase-table paths compute the same phases from the same samples;
+    "auto" runs the one choose_path picks."""
+    from iqpgen.costs import choose_path
+
     c = tied_circuit(7, 2, seed=3, spin_sym=spin_sym)
     params = random_params(c, 3)
     ops = all_ops(7)
     key = jax.random.key(11)
     a = iqpgen.expval_pairwise(c, params, ops, key=key, n_samples=300)
     b = iqpgen.expval_generic(c, params, ops, key=key, n_samples=300)
+    t = iqpgen.expval_phase_table(c, params, ops, key=key, n_samples=300)
     auto = iqpgen.expval(c, params, ops, key=key, n_samples=300)
-    np.testing.assert_allclose(a.mean, b.mean, atol=2e-5)
-    np.testing.assert_allclose(a.stderr, b.stderr, atol=2e-5)
-    np.testing.assert_array_equal(auto.mean, a.mean)
+    for other in (b, t):
+        np.testing.assert_allclose(a.mean, other.mean, atol=2e-5)
+        np.testing.assert_allclose(a.stderr, other.stderr, atol=2e-5)
+    chosen = {"pairwise": a, "generic": b, "table": t}[choose_path(c, len(ops), 300)]
+    np.testing.assert_array_equal(auto.mean, chosen.mean)
+
+
+@pytest.mark.parametrize("spin_sym", [False, True])
+def test_phase_table_path_matches_generic_and_state_vector(spin_sym, all_ops):
+    """Heavy tied generators: the table path equals the generic one for the same key, is
+    within 5σ of the state vector, and its gradient equals the generic path's."""
+    from iqpgen import estimator
+
+    n = 6
+    c = tied_circuit(n, 5, seed=12, spin_sym=spin_sym)
+    params = random_params(c, 12)
+    ops = all_ops(n)
+    key = jax.random.key(5)
+    t = iqpgen.expval_phase_table(c, params, ops, key=key, n_samples=3000)
+    g = iqpgen.expval_generic(c, params, ops, key=key, n_samples=3000)
+    np.testing.assert_allclose(t.mean, g.mean, atol=2e-5)
+    exact = np.asarray(iqpgen.exact.expval(c, params, ops))
+    assert np.all(np.abs(np.asarray(t.mean) - exact) <= K_SIGMA * np.asarray(t.stderr) + 1e-6)
+    supp = estimator.supports_from_ops(ops, n)
+
+    def grad(path):
+        def loss(p):
+            st = estimator.draw_signs(jax.random.key(1), 200, n, c.spin_sym, p.dtype)
+            s1, s2 = estimator.moments_from_signs(c, p, st, [supp], path=path)
+            return jnp.mean((s1 / 200) ** 2 + s2 / 200**2)
+
+        return jax.jit(jax.grad(loss))(params)
+
+    np.testing.assert_allclose(grad("table"), grad("generic"), rtol=1e-4, atol=1e-6)
 
 
 def _sparse_test_circuit():
@@ -333,6 +369,9 @@ def test_pairwise_path_rejects_heavy_generators():
     c = iqpgen.IqpCircuit(3, [[(0, 1, 2)]])
     with pytest.raises(ValueError, match="weight <= 2"):
         iqpgen.expval_pairwise(c, np.zeros(1), [[1, 0, 0]], key=jax.random.key(0))
+    wide = iqpgen.IqpCircuit(31, [[(0, 1)]])
+    with pytest.raises(ValueError, match="table path holds at most 30 qubits"):
+        iqpgen.expval_phase_table(wide, np.zeros(1), np.eye(31)[:1], key=jax.random.key(0))
 
 
 @pytest.mark.parametrize("rows", [False, True], ids=["index-arithmetic", "row-loop"])

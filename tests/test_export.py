@@ -24,6 +24,12 @@ from iqpgen import export
 ATOL = 1e-10  # float64 state vectors of at most 2^6 amplitudes
 
 
+def exact_probs(circuit: iqpgen.IqpCircuit, theta) -> np.ndarray:
+    """iqpgen.exact.probs in float64 (JAX x64 enabled for the call)."""
+    with jax.enable_x64(True):
+        return np.asarray(iqpgen.exact.probs(circuit, np.asarray(theta, np.float64)))
+
+
 def tied_circuit(n: int, seed: int, *, spin_sym: bool, max_weight: int = 4) -> iqpgen.IqpCircuit:
     """Random circuit: 2n gates, each owning 1-3 distinct generators of weight 1..max_weight."""
     rng = np.random.default_rng(seed)
@@ -40,9 +46,8 @@ def tied_circuit(n: int, seed: int, *, spin_sym: bool, max_weight: int = 4) -> i
 def random_params(circuit: iqpgen.IqpCircuit, seed: int) -> np.ndarray:
     """Angles in [-π, π), float64 but exactly representable in float32.
 
-    iqpgen.exact.probs runs its parameters through the package's float32/float64 policy
-    (float32 unless JAX x64 is enabled); float32-exact angles make the comparison at 1e-10
-    independent of that policy.
+    Float32-exact angles make the comparison at 1e-10 independent of the package's
+    float32/float64 policy; :func:`exact_probs` runs the oracle in float64.
     """
     rng = np.random.default_rng(seed)
     theta = rng.uniform(-np.pi, np.pi, circuit.n_params)
@@ -74,7 +79,7 @@ def test_import_does_not_load_pennylane():
 def test_probs_match_exact_both_paths(n, seed, spin_sym, monkeypatch):
     circuit = tied_circuit(n, seed, spin_sym=spin_sym)
     theta = random_params(circuit, seed)
-    expected = iqpgen.exact.probs(circuit, theta)
+    expected = exact_probs(circuit, theta)
 
     native = export.qnode(circuit, theta, device="default.qubit")()
     np.testing.assert_allclose(native, expected, rtol=0, atol=ATOL)
@@ -118,7 +123,7 @@ def test_jax_params_accepted():
     circuit = tied_circuit(4, 11, spin_sym=False)
     theta = random_params(circuit, 11)
     probs = export.qnode(circuit, jax.numpy.asarray(theta), device="default.qubit")()
-    np.testing.assert_allclose(probs, iqpgen.exact.probs(circuit, theta), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(probs, exact_probs(circuit, theta), rtol=0, atol=ATOL)
 
 
 def test_device_object_with_labelled_wires():
@@ -126,9 +131,9 @@ def test_device_object_with_labelled_wires():
     theta = random_params(circuit, 5)
     dev = qml.device("default.qubit", wires=["w", "x", "y", "z", "spare"])
     probs = export.qnode(circuit, theta, device=dev)()  # default: first 4 device wires
-    np.testing.assert_allclose(probs, iqpgen.exact.probs(circuit, theta), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(probs, exact_probs(circuit, theta), rtol=0, atol=ATOL)
     probs = export.qnode(circuit, theta, device=dev, wires=["z", "spare", "w", "y"])()
-    np.testing.assert_allclose(probs, iqpgen.exact.probs(circuit, theta), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(probs, exact_probs(circuit, theta), rtol=0, atol=ATOL)
 
 
 @pytest.mark.parametrize("n, spin_sym", [(4, False), (5, True)])
@@ -147,7 +152,7 @@ def test_lightning_samples_match_exact(n, spin_sym):
     assert set(np.unique(samples).tolist()) <= {0, 1}
     index = samples @ (1 << np.arange(n - 1, -1, -1))
     counts = np.bincount(index, minlength=2**n)
-    p = iqpgen.exact.probs(circuit, theta)
+    p = exact_probs(circuit, theta)
     sigma = np.sqrt(shots * p * (1 - p))
     assert np.all(np.abs(counts - shots * p) <= 5 * sigma + 2)
     if spin_sym:  # the distribution is invariant under flipping every bit
@@ -234,7 +239,7 @@ def test_qasm_matches_exact(n, seed, spin_sym):
     program = export.to_qasm(circuit, theta)
     assert "gate " not in program and "opaque" not in program
     probs, angles = run_qasm(program)
-    np.testing.assert_allclose(probs, iqpgen.exact.probs(circuit, theta), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(probs, exact_probs(circuit, theta), rtol=0, atol=ATOL)
     assert len(angles) == circuit.n_generators
     expected = [2 * theta[k] for k, gate in enumerate(circuit.gates) for _ in gate]
     assert angles == expected  # written in full precision, read back bit for bit
@@ -329,9 +334,7 @@ def test_resources_match_pennylane_decomposition(n, seed, spin_sym, monkeypatch)
         qubits = [int(q) for row in gens[res.layer_of == layer] for q in row if q < n]
         assert len(qubits) == len(set(qubits))
     layered = reordered(circuit, np.argsort(res.layer_of, kind="stable"))
-    np.testing.assert_allclose(
-        iqpgen.exact.probs(layered, theta), iqpgen.exact.probs(circuit, theta), atol=ATOL
-    )
+    np.testing.assert_allclose(exact_probs(layered, theta), exact_probs(circuit, theta), atol=ATOL)
     _, layered_depth = pennylane_resources(export.to_pennylane(layered, theta), n)
     assert res.layered_depth == layered_depth <= res.depth
 
@@ -490,7 +493,7 @@ def test_all_weight_combinations_small():
         circuit = iqpgen.IqpCircuit(4, gates, spin_sym=spin_sym)
         theta = random_params(circuit, 99)
         probs, _ = run_qasm(export.to_qasm(circuit, theta))
-        expected = iqpgen.exact.probs(circuit, theta)
+        expected = exact_probs(circuit, theta)
         np.testing.assert_allclose(probs, expected, rtol=0, atol=ATOL)
         np.testing.assert_allclose(
             export.qnode(circuit, theta, device="lightning.qubit")(), expected, atol=ATOL

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import iqpgen
-from conftest import random_params, tied_circuit
+from conftest import random_params, statevector_probs, tied_circuit
 from iqpgen import mmd
 
 
@@ -60,13 +60,14 @@ def test_wires_give_the_marginal_mmd():
     X = _data(6, seed=6)
     wires = [0, 2, 3]
     # Exact MMD of the marginal on `wires`: marginalise both distributions.
-    q = iqpgen.exact.probs(c, p).reshape([2] * 6).sum(axis=(1, 4, 5)).ravel()
+    q = statevector_probs(c, p).reshape([2] * 6).sum(axis=(1, 4, 5)).ravel()
     idx = X[:, wires].astype(int) @ np.array([4, 2, 1])
     F = iqpgen.exact.walsh_hadamard(np.bincount(idx, minlength=8).astype(float))
     zq = iqpgen.exact.walsh_hadamard(q)
     m = len(X)
     w = mmd._op_weights(3, 1.0)
     exact = w @ (zq * zq - 2 * zq * F / m + (F * F - m) / (m * (m - 1)))
+    assert float(mmd.exact(c, p, X, 1.0, wires=wires)) == pytest.approx(exact, abs=1e-6)
     vals = np.array(
         [
             float(
@@ -124,22 +125,64 @@ def test_chunk_size_does_not_change_loss():
         np.testing.assert_allclose(iqpgen.mmd_loss(c, p, X, chunk_size=chunk, **kw), ref, atol=1e-6)
 
 
-def test_exact_forms_agree_with_kernel_sums():
-    c = tied_circuit(4, 2, seed=4)
-    p = random_params(c, 4)
+@pytest.mark.parametrize("spin_sym", [False, True])
+def test_exact_forms_agree_with_kernel_sums(spin_sym):
+    """mmd.exact (float32 and float64) against the kernel form on an independent state vector."""
+    c = tied_circuit(4, 3, seed=4, spin_sym=spin_sym)
+    p = np.asarray(random_params(c, 4), np.float64)
     X = _data(4, m=30)
     xs = iqpgen.exact.all_bitstrings(4)
-    q = iqpgen.exact.probs(c, p)
+    q = statevector_probs(c, p)
     pe = np.bincount(X.astype(int) @ [8, 4, 2, 1], minlength=16) / len(X)
     K = mmd._kernel_matrix(xs, xs, 1.3)
     d = q - pe
-    assert mmd.exact(c, p, X, 1.3, unbiased=False) == pytest.approx(d @ K @ d, abs=1e-12)
-    assert mmd.exact_between_distributions(q, pe, 1.3) == pytest.approx(d @ K @ d, abs=1e-12)
+    biased = d @ K @ d
     # Unbiased form: the data-data term excludes i == j pairs.
     Kxx = mmd._kernel_matrix(X, X, 1.3)
     m = len(X)
     u = q @ K @ q - 2 * q @ K @ pe + (Kxx.sum() - np.trace(Kxx)) / (m * (m - 1))
-    assert mmd.exact(c, p, X, 1.3) == pytest.approx(u, abs=1e-12)
+    assert mmd.exact_between_distributions(q, pe, 1.3) == pytest.approx(biased, abs=1e-12)
+    assert float(mmd.exact(c, p, X, 1.3, unbiased=False)) == pytest.approx(biased, abs=1e-6)
+    assert float(mmd.exact(c, p, X, 1.3)) == pytest.approx(u, abs=1e-6)
+    with jax.enable_x64(True):
+        exact64 = mmd.exact(c, p, X, 1.3, unbiased=False)
+        assert exact64.dtype == jnp.float64 and float(exact64) == pytest.approx(biased, abs=1e-13)
+        assert float(mmd.exact(c, p, X, 1.3)) == pytest.approx(u, abs=1e-13)
+
+
+def test_exact_gradient_matches_finite_differences_and_jits():
+    c = tied_circuit(5, 4, seed=8, spin_sym=True)
+    X = _data(5, seed=9)
+    traces = []
+
+    def f(q):
+        traces.append(1)
+        return mmd.exact(c, q, X, [0.8, 2.0], wires=[0, 1, 3])
+
+    with jax.enable_x64(True):
+        p = jnp.asarray(random_params(c, 8), jnp.float64)
+        g = jax.jit(jax.grad(f))(p)
+        eps = 1e-6
+        fd = [(f(p + e) - f(p - e)) / (2 * eps) for e in eps * jnp.eye(c.n_params)]
+        np.testing.assert_allclose(g, fd, atol=1e-9)
+    fj = jax.jit(f)
+    n_traces = len(traces)
+    fj(jnp.zeros(c.n_params))
+    fj(jnp.ones(c.n_params))
+    assert len(traces) == n_traces + 1
+
+
+def test_exact_bad_input():
+    c = tied_circuit(4, 2, seed=1)
+    p = random_params(c, 1)
+    with pytest.raises(ValueError, match="data has 3 columns"):
+        mmd.exact(c, p, np.zeros((5, 3)), 1.0)
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        mmd.exact(c, p, np.zeros((5, 4)), -1.0)
+    with pytest.raises(ValueError, match="wires must be distinct"):
+        mmd.exact(c, p, np.zeros((5, 4)), 1.0, wires=[0, 0])
+    with pytest.raises(TypeError, match="unbiased must be True or False"):
+        mmd.exact(c, p, np.zeros((5, 4)), 1.0, unbiased="yes")
 
 
 def test_between_samples_matches_direct_kernel():

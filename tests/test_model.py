@@ -93,14 +93,48 @@ def test_moments_init_is_used_and_shrunk_by_init_scale():
     assert np.abs(shrunk.params_[5:]).sum() < np.abs(model.params_[5:]).sum()
 
 
-def test_fit_resumes_from_checkpoint(tmp_path):
+@pytest.mark.parametrize("estimator", ["exact", "monte_carlo"])
+def test_fit_resumes_from_checkpoint(tmp_path, estimator):
     X, _ = ising_chain(n=5, m=200, seed=4)
     ckpt = str(tmp_path / "fit.npz")
-    kw = dict(n_ops=32, n_samples=32, verbose=False, random_state=1)
+    kw = dict(n_ops=32, n_samples=32, verbose=False, random_state=1, estimator=estimator)
     full = IqpModel(max_steps=60, **kw).fit(X)
     IqpModel(max_steps=25, **kw).fit(X, checkpoint=ckpt, checkpoint_every=10)
     resumed = IqpModel(max_steps=60, **kw).fit(X, checkpoint=ckpt)
     np.testing.assert_allclose(resumed.params_, full.params_, rtol=1e-6, atol=1e-7)
+    assert resumed.estimator_ == full.estimator_ == estimator
+    # A checkpoint of one estimator is not resumed by the other.
+    other = "exact" if estimator == "monte_carlo" else "monte_carlo"
+    with pytest.raises(ValueError, match="belongs to another run .estimator"):
+        IqpModel(max_steps=70, **(kw | dict(estimator=other))).fit(X, checkpoint=ckpt)
+
+
+def test_exact_estimator_trains_on_the_noise_free_loss():
+    """The exact training loss is mmd.exact at each step's parameters (no key dependence),
+    validation and early stopping run on it, and auto picks it for small circuits."""
+    X, _ = ising_chain(n=6, m=400, seed=7)
+    kw = dict(max_steps=40, sigma=[0.8, 1.6], verbose=False, random_state=0)
+    model = IqpModel(validation_fraction=0.25, patience=20, **kw).fit(X)
+    assert model.estimator_ == "exact"
+    a = IqpModel(estimator="exact", max_weight=3, **kw).fit(X)
+    start = iqpgen.init.from_data(a.circuit_, X)
+    first = float(iqpgen.mmd.exact(a.circuit_, start, X, [0.8, 1.6]))
+    assert a.history_.loss[0] == pytest.approx(first, rel=1e-5, abs=1e-7)
+    assert a.history_.loss[-1] < a.history_.loss[0]
+    assert a.mmd(X) == pytest.approx(float(iqpgen.mmd.exact(a.circuit_, a.params_, X, a.sigma_)))
+    assert a.mmd(X, random_state=1) == a.mmd(X, random_state=2)  # no noise
+    mc = IqpModel(estimator="monte_carlo", max_weight=3, **kw).fit(X)
+    assert mc.estimator_ == "monte_carlo" and mc.mmd(X, random_state=1) != mc.mmd(X, random_state=2)
+
+
+def test_auto_estimator_follows_the_cost_model():
+    from iqpgen.model import choose_estimator
+
+    small = iqpgen.gates.local_circuit(16, 6)
+    assert choose_estimator(small, 2, 1000, 1000) == "exact"
+    assert choose_estimator(iqpgen.gates.local_circuit(22, 2), 3, 1000, 1000) == "monte_carlo"
+    big = iqpgen.IqpCircuit(40, iqpgen.gates.local(40, 1))
+    assert choose_estimator(big, 1, 10, 10) == "monte_carlo"
 
 
 def test_validation_and_explicit_gates():
@@ -130,6 +164,7 @@ def test_save_load_roundtrip(small_fit, tmp_path):
     np.testing.assert_array_equal(loaded.params_, model.params_)
     assert loaded.circuit_.gates == model.circuit_.gates
     assert loaded.sigma_ == model.sigma_ and loaded.n_features_in_ == 6
+    assert loaded.estimator_ == model.estimator_
     np.testing.assert_array_equal(loaded.history_.loss, model.history_.loss)
     assert loaded.score(X) == pytest.approx(model.score(X))
     np.testing.assert_array_equal(loaded.sample(4, random_state=1), model.sample(4, random_state=1))
@@ -161,12 +196,17 @@ def test_load_errors(tmp_path, small_fit):
         IqpModel.load(damaged)
 
 
-def test_large_models_refuse_exact_sampling():
-    X = np.zeros((3, 21), np.uint8)
+def test_large_models_refuse_exact_sampling_and_training():
+    n = iqpgen.exact.max_qubits() + 1
+    X = np.zeros((3, n), np.uint8)
     X[1, ::2] = 1
-    model = IqpModel(max_weight=1, max_steps=1, n_ops=8, n_samples=8, verbose=False).fit(X)
+    kw = dict(max_weight=1, max_steps=1, n_ops=8, n_samples=8, verbose=False)
+    model = IqpModel(**kw).fit(X)
+    assert model.estimator_ == "monte_carlo"
     with pytest.raises(ValueError, match="device="):
         model.sample(2)
+    with pytest.raises(ValueError, match="estimator='exact' needs .* budget"):
+        IqpModel(estimator="exact", **kw).fit(X)
 
 
 def test_unfitted_model():
@@ -220,6 +260,8 @@ def test_score_wrong_width(small_fit):
         (dict(optimizer="adam"), TypeError, "optax"),
         (dict(random_state="seed"), TypeError, "random_state"),
         (dict(spin_sym=1), TypeError, "spin_sym"),
+        (dict(estimator="state_vector"), ValueError, "estimator must be one of"),
+        (dict(estimator=None), ValueError, "estimator must be one of"),
     ],
 )
 def test_impossible_hyperparameters(kwargs, exc, match):
