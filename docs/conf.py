@@ -58,13 +58,14 @@ API_MODULES = [
     "iqpgen.parallel",
     "iqpgen.datasets",
     "iqpgen.baselines",
+    "iqpgen.baselines.common",
     "iqpgen.evaluate",
+    "iqpgen.io",
     "iqpgen.cli",
 ]
 
 #: Names documented beyond a module's ``__all__``: lower-level pieces the guides use.
 API_EXTRA = {
-    "iqpgen.estimator": ["draw_signs", "moments_from_signs"],
     "iqpgen.mmd": ["loss_from_packed"],
 }
 

@@ -12,6 +12,11 @@ import numpy as np
 from .circuit import IqpCircuit
 
 
+def one_line(text: Any) -> str:
+    """An error's text on one line (for messages that quote another error)."""
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
 def is_concrete(x: Any) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
@@ -126,3 +131,20 @@ def check_binary_matrix(
         bad = x[~np.isin(x, (0, 1))].ravel()[0].item()
         raise ValueError(f"{name} must hold only 0 and 1, found {bad!r}.")
     return x.astype(np.uint8)
+
+
+def key_from(random_state: Any) -> jax.Array:
+    """A JAX key from a ``random_state``: None (fresh entropy), an int seed >= 0 or a key."""
+    if random_state is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+        return jax.random.key(seed)
+    if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be >= 0, got {random_state}.")
+        return jax.random.key(int(random_state))
+    try:
+        return check_key(random_state, "random_state")
+    except TypeError:
+        raise TypeError(
+            f"random_state must be None, an int seed or a JAX key, got {random_state!r}."
+        ) from None

@@ -19,7 +19,7 @@ from typing import Any
 import jax
 import numpy as np
 
-__all__ = ["IqpCircuit"]
+__all__ = ["IqpCircuit", "pair_offset"]
 
 
 def _is_int(x: Any) -> bool:
@@ -299,9 +299,15 @@ class IqpCircuit:
         )
 
 
-def _pair_offset(i: Any, n: int) -> Any:
+def pair_offset(i: Any, n: int) -> Any:
     """Index of pair ``(i, i + 1)`` among the pairs ``(i, j)``, ``i < j``, in row-major order
-    (numpy or JAX integers)."""
+    (numpy or JAX integers): the layout of :func:`iqpgen.gates.local_circuit`'s pair gates.
+
+    Example:
+        >>> from iqpgen.circuit import pair_offset
+        >>> [pair_offset(i, 4) for i in range(4)]  # pairs 01 02 03 | 12 13 | 23
+        [0, 3, 5, 6]
+    """
     return i * (2 * n - i - 1) // 2
 
 
@@ -314,7 +320,7 @@ def _is_all_pairs(n: int, gens: np.ndarray, gate_of: np.ndarray, n_params: int) 
     if not (np.array_equal(gens[:n, 0], np.arange(n)) and (gens[:n, 1] == n).all()):
         return False
     # Pair k sits in row i with offset(i) <= k < offset(i + 1).
-    offset = _pair_offset(np.arange(n, dtype=np.int64), n)
+    offset = pair_offset(np.arange(n, dtype=np.int64), n)
     step = 1 << 22
     for a in range(0, n + n_pairs, step):
         k = np.arange(a, min(a + step, n + n_pairs), dtype=np.int64)

@@ -27,8 +27,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _checks, baselines, mmd
+from .baselines.common import MmdBaseline, per_sigma_jit, sample_terms
 from .circuit import IqpCircuit
-from .estimator import Estimate, _field, couplings, draw_signs
+from .estimator import Estimate, couplings, draw_signs, field
 from .model import IqpModel
 
 __all__ = [
@@ -61,7 +62,7 @@ def _kind(model: Any) -> str:
     ):
         return "samples"
     if callable(getattr(model, "sample", None)):
-        if isinstance(model, baselines._MmdBaseline):
+        if isinstance(model, MmdBaseline):
             model._check_fitted()
         return "sampler"
     raise TypeError(
@@ -144,7 +145,7 @@ def mmd_vs_sigma(
     n_ops = _checks.check_int("n_ops", n_ops, minimum=1)
     n_samples = _checks.check_int("n_samples", n_samples, minimum=2)
     n_repeats = _checks.check_int("n_repeats", n_repeats, minimum=2)
-    sig = mmd._as_sigmas(sigmas)
+    sig = mmd.as_sigmas(sigmas)
     X_test = _checks.check_binary_matrix("X_test", X_test, n_cols=_n_features(model), min_rows=2)
     n = X_test.shape[1]
     data = mmd.pack_data(X_test)
@@ -153,11 +154,11 @@ def mmd_vs_sigma(
         kw = dict(sigmas=sig, n_ops=n_ops, n_samples=n_samples, return_terms=True)
         for r in range(n_repeats):
             k = jax.random.fold_in(key, r)
-            _, per = mmd._loss_jit(model.circuit_, model.params_, data, k, **kw)
+            _, per = mmd.loss_jit(model.circuit_, model.params_, data, k, **kw)
             rows.append([float(jnp.sum(t)) / n_ops for t in per])
     else:
         if kind == "exact":
-            groups = [model._mmd_terms(key)] * n_repeats
+            groups = [model.mmd_terms(key)] * n_repeats
         else:
             if kind == "samples":
                 samples = _checks.check_binary_matrix("model", model, n_cols=n, min_rows=1)
@@ -174,9 +175,9 @@ def mmd_vs_sigma(
                         f"({n_repeats * n_samples}, {n})."
                     )
             parts = np.array_split(samples, n_repeats)
-            groups = [(baselines._sample_terms, mmd.pack_data(g)) for g in parts]
+            groups = [(sample_terms, mmd.pack_data(g)) for g in parts]
         for r, (terms_fn, state) in enumerate(groups):
-            per = baselines._per_sigma_jit(
+            per = per_sigma_jit(
                 terms_fn,
                 state,
                 data,
@@ -196,7 +197,7 @@ def mmd_vs_sigma(
 def _pair_sums(circuit: IqpCircuit, params: jax.Array, st: jax.Array, mask: jax.Array):
     """``Σ_z cos t``, ``Σ_z (C Cᵀ − S Sᵀ)`` and ``Σ_z (sS (sC)ᵀ + sC (sS)ᵀ)`` for one chunk."""
     J, h = couplings(circuit, params)
-    t = st * _field(circuit, params, J, h, st)  # (n, N): phase of Z_i
+    t = st * field(circuit, params, J, h, st)  # (n, N): phase of Z_i
     C, S = jnp.cos(t) * mask, jnp.sin(t) * mask
     sC, sS = st * C, st * S
     return C.sum(axis=1), C @ C.T - S @ S.T, sS @ sC.T + sC @ sS.T
@@ -403,11 +404,10 @@ def ising_energy_stats(
         >>> ising_energy_stats(np.array([[1, 1], [0, 0]]), J, np.zeros(2)).energy
         -0.5
     """
-    from .datasets import ising_energy
-    from .datasets.ising import _parse_model
+    from .datasets import ising_energy, parse_model
 
     n_samples = _checks.check_int("n_samples", n_samples, minimum=2)
-    n, i, j, w, hv = _parse_model(J, h)
+    n, i, j, w, hv = parse_model(J, h)
     kind = _kind(source)
     if kind in ("iqp", "exact"):
         if source.n_features_in_ != n:
@@ -523,7 +523,7 @@ def plot_mmd_vs_sigma(
         >>> len(plot_mmd_vs_sigma([1.0, 2.0], {"model": est}).axes)
         1
     """
-    sig = np.asarray(mmd._as_sigmas(sigmas))
+    sig = np.asarray(mmd.as_sigmas(sigmas))
     fig = _figure((6.0, 4.0))
     ax = fig.add_subplot()
     for name, est in results.items():

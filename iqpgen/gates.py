@@ -14,7 +14,15 @@ import numpy as np
 
 from . import _checks
 
-__all__ = ["local", "local_circuit", "graph", "lattice", "from_covariance", "random"]
+__all__ = [
+    "local",
+    "local_circuit",
+    "graph",
+    "lattice",
+    "lattice_edges",
+    "from_covariance",
+    "random",
+]
 
 Pattern = list[list[tuple[int, ...]]]
 
@@ -135,13 +143,20 @@ def lattice(
     cols = _checks.check_int("cols", cols, minimum=1)
     G = nx.Graph()
     G.add_nodes_from(range(rows * cols))
-    G.add_edges_from(_lattice_edges(rows, cols, periodic=periodic, diagonal=diagonal))
+    G.add_edges_from(lattice_edges(rows, cols, periodic=periodic, diagonal=diagonal))
     return graph(G, distance=distance)
 
 
-def _lattice_edges(rows: int, cols: int, *, periodic: bool, diagonal: bool) -> list[tuple]:
+def lattice_edges(rows: int, cols: int, *, periodic: bool, diagonal: bool) -> list[tuple]:
     """Edges ``(a, b)``, ``a < b``, of a ``rows × cols`` grid (site ``(r, c)`` is
-    ``r·cols + c``), each once, in row-major scan order."""
+    ``r·cols + c``), each once, in row-major scan order; with ``diagonal`` also the two
+    diagonal neighbours; with ``periodic`` wrapped around (the lattices of
+    :func:`lattice` and of the Ising datasets).
+
+    Example:
+        >>> iqpgen.gates.lattice_edges(2, 2, periodic=False, diagonal=False)
+        [(0, 1), (0, 2), (1, 3), (2, 3)]
+    """
     steps = [(0, 1), (1, 0)] + ([(1, 1), (1, -1)] if diagonal else [])
     edges: dict[tuple[int, int], None] = {}
     for r in range(rows):

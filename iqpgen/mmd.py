@@ -51,6 +51,12 @@ __all__ = [
     "data_table",
     "exact_from_table",
     "op_weight_table",
+    "as_sigmas",
+    "operator_plan",
+    "sample_supports",
+    "data_sums",
+    "loss_jit",
+    "exact_jit",
 ]
 
 _TAIL = 1e-12
@@ -87,8 +93,10 @@ def pack_data(X: Any) -> PackedData:
     return PackedData(bits.astype(jnp.uint32), jnp.asarray(m, jnp.int32))
 
 
-def _data_sums(data: PackedData, supp: jax.Array) -> jax.Array:
-    """``F_a = Σ_x (−1)^{a·x}`` for each padded support, shape ``(n_ops,)``."""
+def data_sums(data: PackedData, supp: jax.Array) -> jax.Array:
+    """``F_a = Σ_x (−1)^{a·x}`` over the packed data for each padded support ``(n_ops, w)``
+    (padding index ``n_qubits``), shape ``(n_ops,)`` float32: the data side of every
+    operator-based MMD² (this module's loss, the baselines' and evaluation's)."""
 
     def body(acc, col):
         return acc ^ data.bits[col], None
@@ -110,10 +118,17 @@ def _binomial_cdf(n: int, p: float) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=256)
-def _plan(n_wires: int, sigma: float, n_ops: int) -> tuple[tuple[int, int, int], ...]:
-    """Buckets ``(first stratum, n strata, width)`` of operators sharing a padded width.
+def operator_plan(n_wires: int, sigma: float, n_ops: int) -> tuple[tuple[int, int, int], ...]:
+    """The stratified operators of one bandwidth: buckets ``(first stratum, n strata, width)``
+    of the ``n_ops`` strata (see the module docstring) sharing a padded width, for operators on
+    ``n_wires`` qubits. Strata whose weight is always 0 are left out (they contribute exactly
+    0 to MMD²). Cached; :func:`sample_supports` draws each bucket's operators.
 
-    Strata whose weight is always 0 are left out (they contribute exactly 0 to MMD²).
+    Example:
+        >>> import iqpgen
+        >>> plan = iqpgen.mmd.operator_plan(16, 1.0, 1000)
+        >>> sum(count for _, count, _ in plan) <= 1000
+        True
     """
     cdf = _binomial_cdf(n_wires, op_probability(sigma))
     cap = int(np.searchsorted(cdf, 1.0 - _TAIL)) if cdf[-1] > 1.0 - _TAIL else n_wires
@@ -145,7 +160,7 @@ def _plan(n_wires: int, sigma: float, n_ops: int) -> tuple[tuple[int, int, int],
     return tuple((s, c, w) for s, c, w in groups)
 
 
-def _sample_supports(
+def sample_supports(
     key: jax.Array,
     wires: jax.Array,
     p: float,
@@ -155,7 +170,10 @@ def _sample_supports(
     width: int,
     n: int,
 ) -> jax.Array:
-    """Supports of strata ``start..start+count`` padded to ``width`` with ``n``."""
+    """Operators of strata ``start..start+count`` of :func:`operator_plan`, as supports on
+    ``wires`` padded to ``width`` with ``n`` (int32 ``(count, width)``): each stratum's weight
+    by the inverse binomial CDF at a uniform point inside it (``p`` = :func:`op_probability`),
+    then a uniformly random subset of that size."""
     k_u, k_pick = jax.random.split(key)
     n_w = wires.shape[0]
     # Weight of each stratum: inverse CDF at a uniform point inside the stratum.
@@ -181,7 +199,9 @@ def _sample_supports(
 
 
 # ------------------------------------------------------------------------- loss
-def _as_sigmas(sigma: Any) -> tuple[float, ...]:
+def as_sigmas(sigma: Any) -> tuple[float, ...]:
+    """Validate one bandwidth or a list of them: a tuple of floats > 0 (``TypeError`` or
+    ``ValueError`` naming ``sigma`` otherwise). Bandwidths are static under jit."""
     if isinstance(sigma, jax.core.Tracer):
         raise TypeError("sigma must be a Python float or list of floats (it is static under jit).")
     values = list(sigma) if isinstance(sigma, Sequence | np.ndarray) else [sigma]
@@ -238,9 +258,9 @@ def loss_from_packed(
     supps, owners = [], []
     for si, sigma in enumerate(sigmas):
         p = op_probability(sigma)
-        for bi, (start, count, width) in enumerate(_plan(len(wires_t), sigma, n_ops)):
+        for bi, (start, count, width) in enumerate(operator_plan(len(wires_t), sigma, n_ops)):
             kb = jax.random.fold_in(jax.random.fold_in(k_ops, si), bi)
-            supps.append(_sample_supports(kb, wires_arr, p, n_ops, start, count, width, n))
+            supps.append(sample_supports(kb, wires_arr, p, n_ops, start, count, width, n))
             owners += [si] * count
     if not supps:  # every operator has weight 0: both distributions agree on all of them
         zero = jnp.zeros((), params.dtype)
@@ -252,7 +272,7 @@ def loss_from_packed(
         from .parallel import sharded_moments
 
         s1, s2 = sharded_moments(circuit, params, st, supps, mesh=mesh, chunk_size=chunk_size)
-    F = jnp.concatenate([_data_sums(data, s) for s in supps]).astype(params.dtype)
+    F = jnp.concatenate([data_sums(data, s) for s in supps]).astype(params.dtype)
     m = data.n_rows.astype(params.dtype)
     N = float(n_samples)
     model_sq = (s1 * s1 - s2) / (N * (N - 1.0))
@@ -265,7 +285,8 @@ def loss_from_packed(
     return (loss, per_sigma) if return_terms else loss
 
 
-_loss_jit = jax.jit(
+#: :func:`loss_from_packed` jit-compiled with its keyword arguments static.
+loss_jit = jax.jit(
     loss_from_packed,
     static_argnames=(
         "sigmas",
@@ -324,12 +345,12 @@ def mmd_loss(
     key = _checks.check_key(key)
     n_ops = _checks.check_int("n_ops", n_ops, minimum=1)
     n_samples = _checks.check_int("n_samples", n_samples, minimum=2)
-    sigmas = _as_sigmas(sigma)
+    sigmas = as_sigmas(sigma)
     wires_t = _wires_array(circuit.n_qubits, wires)
     data = _checks.check_binary_matrix("data", data, n_cols=circuit.n_qubits, min_rows=2)
     if chunk_size is not None:
         chunk_size = _checks.check_int("chunk_size", chunk_size, minimum=1)
-    return _loss_jit(
+    return loss_jit(
         circuit,
         params,
         pack_data(data),
@@ -375,7 +396,7 @@ def exact_between_distributions(q: Any, p: Any, sigma: float | Sequence[float]) 
         raise ValueError("q and p must be probability vectors of the same length 2^n.")
     n = q.size.bit_length() - 1
     d = walsh_hadamard(q - p)
-    return float(np.mean([_op_weights(n, s) @ (d * d) for s in _as_sigmas(sigma)]))
+    return float(np.mean([_op_weights(n, s) @ (d * d) for s in as_sigmas(sigma)]))
 
 
 class DataTable(NamedTuple):
@@ -440,7 +461,8 @@ def exact_from_table(
     return jnp.mean(jnp.stack([op_weight_table(n, s, wires, zq.dtype) @ terms for s in sigmas]))
 
 
-_exact_jit = jax.jit(exact_from_table, static_argnames=("sigmas", "wires", "unbiased"))
+#: :func:`exact_from_table` jit-compiled with its keyword arguments static.
+exact_jit = jax.jit(exact_from_table, static_argnames=("sigmas", "wires", "unbiased"))
 
 
 def exact(
@@ -480,10 +502,10 @@ def exact(
     data = _checks.check_binary_matrix("data", data, n_cols=circuit.n_qubits, min_rows=2)
     if not isinstance(unbiased, bool | np.bool_):
         raise TypeError(f"unbiased must be True or False, got {unbiased!r}.")
-    sigmas = _as_sigmas(sigma)
+    sigmas = as_sigmas(sigma)
     wires_t = None if wires is None else _wires_array(circuit.n_qubits, wires)
     check_size(circuit.n_qubits, params.dtype, what="the exact MMD²")
-    return _exact_jit(
+    return exact_jit(
         circuit, params, data_table(data), sigmas=sigmas, wires=wires_t, unbiased=bool(unbiased)
     )
 
@@ -503,7 +525,7 @@ def between_samples(X: Any, Y: Any, sigma: float | Sequence[float]) -> float:
     Y = _checks.check_binary_matrix("Y", Y, n_cols=X.shape[1], min_rows=2)
     mx, my = X.shape[0], Y.shape[0]
     out = []
-    for s in _as_sigmas(sigma):
+    for s in as_sigmas(sigma):
         kxx = _kernel_matrix(X, X, s)
         kyy = _kernel_matrix(Y, Y, s)
         kxy = _kernel_matrix(X, Y, s)

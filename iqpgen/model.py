@@ -16,6 +16,7 @@ from . import _checks, costs, exact, gates, init, mmd, train
 from ._version import __version__
 from .circuit import IqpCircuit
 from .estimator import Estimate, expval
+from .io import atomic_savez
 
 __all__ = ["IqpModel", "MODEL_FORMAT", "ESTIMATORS", "choose_estimator"]
 
@@ -93,22 +94,6 @@ def _adam(learning_rate: float):
     import optax
 
     return optax.adam(learning_rate)
-
-
-def _key_from(random_state: Any) -> jax.Array:
-    if random_state is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
-        return jax.random.key(seed)
-    if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise ValueError(f"random_state must be >= 0, got {random_state}.")
-        return jax.random.key(int(random_state))
-    try:
-        return _checks.check_key(random_state, "random_state")
-    except TypeError:
-        raise TypeError(
-            f"random_state must be None, an int seed or a JAX key, got {random_state!r}."
-        ) from None
 
 
 class IqpModel(DensityMixin, BaseEstimator):
@@ -207,7 +192,7 @@ class IqpModel(DensityMixin, BaseEstimator):
             if sigma != "auto":
                 raise ValueError(f"sigma must be 'auto', a float > 0 or a list, got {sigma!r}.")
             return tuple(mmd.sigma_heuristic(X))
-        return mmd._as_sigmas(sigma)
+        return mmd.as_sigmas(sigma)
 
     def _validate_hyperparameters(self) -> None:
         if not isinstance(self.estimator, str) or self.estimator not in ESTIMATORS:
@@ -234,7 +219,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         if self.init_scale is not None:
             _checks.check_number("init_scale", self.init_scale, low=0.0, low_open=False)
         if not isinstance(self.sigma, str):
-            mmd._as_sigmas(self.sigma)
+            mmd.as_sigmas(self.sigma)
 
     def _resolve_estimator(self, circuit: IqpCircuit, sigmas: tuple[float, ...]) -> str:
         if self.estimator == "exact":
@@ -289,7 +274,7 @@ class IqpModel(DensityMixin, BaseEstimator):
             if hasattr(self, attr):
                 delattr(self, attr)
         X = self._check_X(X)
-        key = _key_from(self.random_state)
+        key = _checks.key_from(self.random_state)
         k_split, k_init, k_train, k_val = jax.random.split(key, 4)
         if X_val is not None:
             X_val = _checks.check_binary_matrix("X_val", X_val, n_cols=X.shape[1], min_rows=2)
@@ -362,7 +347,7 @@ class IqpModel(DensityMixin, BaseEstimator):
     def _eval_key(self, random_state: Any, tag: int) -> jax.Array:
         if random_state is None:
             random_state = self.random_state if self.random_state is not None else 0
-        return jax.random.fold_in(_key_from(random_state), tag)
+        return jax.random.fold_in(_checks.key_from(random_state), tag)
 
     def mmd(self, X: Any, sigma: Any = None, *, random_state: Any = None) -> float:
         """Unbiased MMD² between the model and ``X`` (at ``sigma_`` by default): exact (from the
@@ -370,10 +355,10 @@ class IqpModel(DensityMixin, BaseEstimator):
         Monte Carlo estimate with ``n_ops`` operators and ``n_samples`` samples."""
         self._check_fitted()
         X = self._check_X(X)
-        sigmas = self.sigma_ if sigma is None else mmd._as_sigmas(sigma)
+        sigmas = self.sigma_ if sigma is None else mmd.as_sigmas(sigma)
         if self.estimator_ == "exact":
             return float(mmd.exact(self.circuit_, self.params_, X, sigmas))
-        loss = mmd._loss_jit(
+        loss = mmd.loss_jit(
             self.circuit_,
             self.params_,
             mmd.pack_data(X),
@@ -487,7 +472,7 @@ class IqpModel(DensityMixin, BaseEstimator):
                 "seconds": self.history_.seconds,
             },
         }
-        train._atomic_savez(
+        atomic_savez(
             os.fspath(path),
             meta=np.array(json.dumps(meta)),
             params=np.asarray(self.params_),

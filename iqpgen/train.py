@@ -20,7 +20,6 @@ import functools
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -30,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _checks
+from .io import atomic_savez
 
 __all__ = ["TrainState", "History", "TrainResult", "run", "save_checkpoint", "load_checkpoint"]
 
@@ -82,22 +82,6 @@ def _make_chunk(loss_fn: Callable, optimizer: Any, length: int):
 
 
 # ------------------------------------------------------------------ checkpoints
-def _atomic_savez(path: str, **arrays: np.ndarray) -> None:
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_checkpoint(
     path: str, state: TrainState, history: dict, meta: dict, best_params: Any = None
 ) -> None:
@@ -109,7 +93,7 @@ def save_checkpoint(
         for i, x in enumerate(jax.tree_util.tree_leaves(best_params)):
             arrays[f"best_{i}"] = np.asarray(x)
     info = dict(meta, format=CHECKPOINT_FORMAT, n_leaves=len(leaves), step=int(state.step))
-    _atomic_savez(
+    atomic_savez(
         path,
         meta=np.array(json.dumps(info)),
         loss=np.asarray(history["loss"], np.float64),

@@ -400,7 +400,7 @@ def test_keyboard_interrupt_exits_130(monkeypatch, capsys):
     def interrupted(path):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "read_bits", interrupted)
+    monkeypatch.setattr(cli.commands, "read_bits", interrupted)
     code, _, err = run(capsys, "fit", "x.csv", "--out", "m.npz")
     assert code == 130
     assert err.strip() == "iqpgen: interrupted"

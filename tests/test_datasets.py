@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import iqpgen.datasets as ds
-from iqpgen.datasets import _cache, ising, loaders
+from iqpgen.datasets import _cache, ising, loaders, sampler
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference-data"
 
@@ -92,7 +92,7 @@ def test_sample_ising_matches_exact_moments(
     else:
         J_arg, J, h = _sparse_model()
     # Force the kernel so that both run on every kind of model (the choice is a cost estimate).
-    monkeypatch.setattr(ising, "_use_dense", lambda *args: kernel == "matrix")
+    monkeypatch.setattr(sampler, "_use_dense", lambda *args: kernel == "matrix")
     n_chains, n_keep = 128, 80
     x = ds.sample_ising(
         J_arg,
@@ -142,9 +142,9 @@ def test_sample_ising_is_reproducible_and_compiles_once():
     c = ds.sample_ising(J, h, key=jax.random.key(1), **kw)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
-    size = ising._run._cache_size()
+    size = sampler._run._cache_size()
     ds.sample_ising(0.5 * J, -h, key=jax.random.key(2), **kw)  # new numbers, same shapes
-    assert ising._run._cache_size() == size
+    assert sampler._run._cache_size() == size
     # n_samples need not be a multiple of n_chains: the last kept step is cut short.
     x = ds.sample_ising(J, h, key=jax.random.key(0), **{**kw, "n_samples": 299})
     assert x.shape == (299, 7)
@@ -312,9 +312,9 @@ def test_lattice_ising():
         periodic=False, cache=False,
     )  # fmt: skip
     assert np.abs(2 * cold.mean(axis=1) - 1).mean() > 0.9
-    assert len(ising._lattice_edges(4, 4, periodic=True, diagonal=False)) == 32
-    assert len(ising._lattice_edges(3, 3, periodic=False, diagonal=False)) == 12
-    assert len(ising._lattice_edges(2, 2, periodic=True, diagonal=False)) == 4  # no double bonds
+    assert len(ising.lattice_edges(4, 4, periodic=True, diagonal=False)) == 32
+    assert len(ising.lattice_edges(3, 3, periodic=False, diagonal=False)) == 12
+    assert len(ising.lattice_edges(2, 2, periodic=True, diagonal=False)) == 4  # no double bonds
     assert ds.lattice_ising(1, 1, n_samples=5, key=jax.random.key(0), cache=False).shape == (5, 1)
 
 

@@ -132,16 +132,16 @@ def _sparse_test_circuit():
     gate shared by a pair and a single."""
     import networkx as nx
 
-    from iqpgen.estimator import _dense_pairs
+    from iqpgen.estimator.pairwise import dense_pairs
 
     gates = iqpgen.gates.graph(nx.cycle_graph(60)) + [[(0, 1)], [(2, 5), (7,)]]
     c = iqpgen.IqpCircuit(60, gates)
-    assert not _dense_pairs(c)
+    assert not dense_pairs(c)
     return c
 
 
 def test_pair_lookup_equals_the_dense_couplings():
-    from iqpgen.estimator import _pair_lookup, couplings
+    from iqpgen.estimator.pairwise import _pair_lookup, couplings
 
     c = _sparse_test_circuit()
     params = random_params(c, 1)
@@ -186,8 +186,8 @@ def test_pairwise_code_paths_agree(layout, monkeypatch):
     for lookup, gather in [(False, True), (True, False), (True, True)]:
         if layout == "all-pairs" and lookup:
             continue  # the all-pairs layout always builds J
-        monkeypatch.setattr(estimator, "_LOOKUP_MIN_QUBITS", 0 if lookup else 10**9)
-        monkeypatch.setattr(estimator, "_GATHER_COST", 0 if gather else 10**9)
+        monkeypatch.setattr(estimator.pairwise, "_LOOKUP_MIN_QUBITS", 0 if lookup else 10**9)
+        monkeypatch.setattr(estimator.core, "_GATHER_COST", 0 if gather else 10**9)
         (value, grad), mean = run()
         np.testing.assert_allclose(mean, generic.mean, atol=2e-5)
         np.testing.assert_allclose(value, ref_value, rtol=1e-5, atol=1e-7)
@@ -236,7 +236,7 @@ def test_float64_params_give_float64_results():
 def test_polynomial_cos_and_sin_match_float64(limit, tol):
     """The estimator's float32 cos/sin (polynomials after a three-part reduction by π/2)
     against float64 numpy at the same float32 arguments, all quadrants and signs."""
-    from iqpgen.estimator import _sincos
+    from iqpgen.estimator.trig import sincos as _sincos
 
     x = np.concatenate([
         np.linspace(-limit, limit, 400_001),
@@ -250,7 +250,8 @@ def test_polynomial_cos_and_sin_match_float64(limit, tol):
 
 
 def test_polynomial_cos_edge_cases_and_derivative():
-    from iqpgen.estimator import _cos, _sincos
+    from iqpgen.estimator.trig import cos as _cos
+    from iqpgen.estimator.trig import sincos as _sincos
 
     c, s = _sincos(jnp.array([np.nan, np.inf, -np.inf, 1e9, -3e12], jnp.float32))
     assert np.all(np.isnan(c[:3])) and np.all(np.isnan(s[:3]))
@@ -272,7 +273,8 @@ def test_circuit_is_traced_not_baked_in():
     def f(circuit, params):
         traces.append(1)
         ops = jnp.eye(circuit.n_qubits, dtype=jnp.int32)[:2]
-        from iqpgen.estimator import _traced_supports, estimate_from_moments, moments
+        from iqpgen.estimator import estimate_from_moments, moments
+        from iqpgen.estimator.sampling import traced_supports as _traced_supports
 
         s1, s2 = moments(
             circuit,
@@ -383,7 +385,7 @@ def test_all_pairs_couplings_equal_the_general_scatter(n, rows, monkeypatch):
     from iqpgen import estimator
     from iqpgen.estimator import couplings
 
-    monkeypatch.setattr(estimator, "_ROW_LOOP_MIN_QUBITS", 0 if rows else 10**9)
+    monkeypatch.setattr(estimator.pairwise, "_ROW_LOOP_MIN_QUBITS", 0 if rows else 10**9)
 
     fast = iqpgen.gates.local_circuit(n, 2)
     gens = np.where(np.asarray(fast.generators) == n, -1, np.asarray(fast.generators))
@@ -419,7 +421,7 @@ def test_pair_rows_are_exact_up_to_the_all_pairs_limit(n):
     """The row of a pair index (the all-pairs gradient's gather, used on accelerators at any
     n up to the layout's int32 limit) against int64 arithmetic, at both ends of the range
     and at random indices. Its former formula overflowed int32 above 23,170 qubits."""
-    from iqpgen.estimator import _ALL_PAIRS_MAX_QUBITS, _pair_rows
+    from iqpgen.estimator.pairwise import _ALL_PAIRS_MAX_QUBITS, _pair_rows
 
     assert n <= _ALL_PAIRS_MAX_QUBITS
     n_pairs = n * (n - 1) // 2
@@ -434,11 +436,11 @@ def test_pair_rows_are_exact_up_to_the_all_pairs_limit(n):
 
 def test_sampled_supports_are_uniform_subsets():
     """Floyd sampling: distinct qubits, the stratum's weight, every subset equally likely."""
-    from iqpgen.mmd import _sample_supports
+    from iqpgen.mmd import sample_supports
 
     n, width = 5, 5
     wires = jnp.arange(n, dtype=jnp.int32)
-    draw = jax.jit(lambda k: _sample_supports(k, wires, 0.4, 20, 0, 20, width, n))
+    draw = jax.jit(lambda k: sample_supports(k, wires, 0.4, 20, 0, 20, width, n))
     counts = {}
     for r in range(300):
         for row in np.asarray(draw(jax.random.key(r))):

@@ -14,7 +14,9 @@ same data.
 
 Generated Ising datasets are cached on disk, one ``.npy`` file per set of inputs, in
 ``$IQPGEN_CACHE`` (default ``~/.cache/iqpgen``); pass ``cache=False`` to skip the cache.
-Importing this module loads neither networkx, scikit-learn nor PennyLane.
+Importing this module loads neither networkx, scikit-learn nor PennyLane. One module per
+concept: ``sampler`` (the MCMC sampler), ``ising`` (the Ising recipes), ``loaders`` (other
+generators and file loaders), ``_cache`` (the disk cache).
 """
 
 from ._cache import DATA_VERSION, cache_dir
@@ -22,17 +24,25 @@ from .ising import (
     DWAVE_LIKE_TEMPERATURE,
     dwave_like,
     dwave_like_couplings,
-    ising_energy,
     lattice_ising,
-    sample_ising,
     scale_free,
     scale_free_model,
 )
 from .loaders import blobs, digits, load_dwave, load_pennylane
+from .sampler import (
+    check_temperature,
+    coupling_strength,
+    ising_energy,
+    parse_model,
+    sample_ising,
+)
 
 __all__ = [
     "sample_ising",
     "ising_energy",
+    "parse_model",
+    "check_temperature",
+    "coupling_strength",
     "scale_free",
     "scale_free_model",
     "lattice_ising",

@@ -1,0 +1,280 @@
+"""Moments of the cosines over circuit samples on any path, and the public ``expval``."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .. import _checks
+from ..circuit import IqpCircuit
+from ..costs import choose_path
+from ..walsh import MAX_TABLE_QUBITS, phase_table, sample_indices, support_masks, table_phases
+from .generic import generic_phases
+from .pairwise import dense_ops, pair_terms, pairwise_phases
+from .sampling import draw_signs, supports_from_ops, traced_supports
+from .trig import cos
+
+__all__ = [
+    "Estimate",
+    "PATHS",
+    "auto_chunk",
+    "moments_from_signs",
+    "moments",
+    "estimate_from_moments",
+    "expval",
+    "expval_generic",
+    "expval_pairwise",
+    "expval_phase_table",
+]
+
+# Elements of the largest temporary (rows x samples) per sample chunk.
+_CHUNK_ELEMENTS = 1 << 25
+# Cost of gathering one support entry of the linear term, in multiply-adds of the dense
+# product it replaces.
+_GATHER_COST = 200
+
+
+class Estimate(NamedTuple):
+    """A Monte Carlo estimate: ``mean`` and its standard error ``stderr``, same shape."""
+
+    mean: jax.Array
+    stderr: jax.Array
+
+
+#: Code paths of :func:`moments_from_signs`.
+PATHS = ("pairwise", "generic", "table")
+
+
+def auto_chunk(n_rows: int, n_samples: int) -> int:
+    """Samples per chunk so that the largest temporary, ``n_rows × chunk``, stays near 2^25
+    elements (n_rows: the larger of the qubits and the summed operator widths)."""
+    return int(max(1, min(n_samples, _CHUNK_ELEMENTS // max(1, n_rows))))
+
+
+def moments_from_signs(
+    circuit: IqpCircuit,
+    params: jax.Array,
+    st: jax.Array,
+    supps: list[jax.Array],
+    *,
+    chunk_size: int | None = None,
+    path: str = "auto",
+) -> tuple[jax.Array, jax.Array]:
+    """Sums ``Σ_z c`` and ``Σ_z c²`` of ``c = cos(phase(a, z))`` over the samples ``st``.
+
+    Args:
+        st: signs ``(n_qubits, n_samples)`` (see :func:`draw_signs`).
+        supps: padded supports, a list of ``(c_b, w_b)`` int arrays (padding ``n_qubits``);
+            operators of similar weight share a bucket so little work goes to padding.
+        chunk_size: samples per chunk (memory only: the samples are drawn before chunking).
+        path: ``"pairwise"``, ``"generic"``, ``"table"`` (through the phase table), or
+            ``"auto"``: the cheapest by :func:`iqpgen.costs.path_costs`. Every path computes
+            the same phases from the same samples; they differ in cost only.
+
+    Returns:
+        ``(s1, s2)`` for the concatenated operators, with the spin_sym factor ``[|a| even]``.
+    """
+    n = circuit.n_qubits
+    n_samples = st.shape[1]
+    n_ops = sum(s.shape[0] for s in supps)
+    width_sum = sum(s.shape[0] * s.shape[1] for s in supps)
+    if path == "auto":
+        path = choose_path(circuit, n_ops, n_samples)
+    if path not in PATHS:
+        raise ValueError(f"path must be 'auto' or one of {PATHS}, got {path!r}.")
+    if path == "pairwise" and not circuit.is_pairwise:
+        raise ValueError(
+            f"the pairwise path needs generators of weight <= 2; this circuit has weight "
+            f"{circuit.max_weight}. Use expval_generic or expval."
+        )
+    if path == "table" and n > MAX_TABLE_QUBITS:
+        raise ValueError(f"the table path holds at most {MAX_TABLE_QUBITS} qubits, got {n}.")
+    # The linear term as a dense product costs n_ops * n per sample; gathering the supports'
+    # rows costs about _GATHER_COST flops-equivalents per support entry per sample.
+    gather = path == "pairwise" and n * n_ops > _GATHER_COST * width_sum
+    a_dense = None if gather or path == "table" else dense_ops(supps, n, st.dtype)
+    n_rows = max(n, width_sum, n_ops)
+    chunk = chunk_size or auto_chunk(n_rows, n_samples)
+    n_chunks = -(-n_samples // chunk)
+    pad = n_chunks * chunk - n_samples
+    st_p = jnp.concatenate([st, jnp.ones((n, pad), st.dtype)], axis=1)
+    mask = (jnp.arange(n_chunks * chunk) < n_samples).astype(st.dtype)
+
+    # Built once for all chunks: they do not depend on the samples.
+    pw_terms = pair_terms(circuit, params, supps) if path == "pairwise" else None
+    if path == "table":
+        table = phase_table(circuit, params)
+        masks = jnp.concatenate([support_masks(s, n) for s in supps])
+
+    def per_chunk(args):
+        st_c, m_c = args
+        if path == "pairwise":
+            phase = pairwise_phases(circuit, params, st_c, supps, a_dense, pw_terms)
+        elif path == "table":
+            phase = table_phases(table, sample_indices(st_c), masks)
+        else:
+            phase = generic_phases(circuit, params, st_c, a_dense)
+        c = cos(phase) * m_c
+        return jnp.sum(c, axis=1), jnp.sum(c * c, axis=1)
+
+    if n_chunks == 1:
+        s1, s2 = per_chunk((st_p, mask))
+    else:
+        st_c = st_p.reshape(n, n_chunks, chunk).transpose(1, 0, 2)
+        s1, s2 = jax.lax.map(jax.checkpoint(per_chunk), (st_c, mask.reshape(n_chunks, chunk)))
+        s1, s2 = s1.sum(0), s2.sum(0)
+    if circuit.spin_sym:
+        supp = jnp.concatenate([jnp.sum(s < n, axis=1) for s in supps])
+        even = (supp % 2 == 0).astype(s1.dtype)
+        s1, s2 = s1 * even, s2 * even
+    return s1, s2
+
+
+def moments(
+    circuit: IqpCircuit,
+    params: jax.Array,
+    supp: jax.Array,
+    key: jax.Array,
+    *,
+    n_samples: int,
+    chunk_size: int | None = None,
+    path: str = "auto",
+) -> tuple[jax.Array, jax.Array]:
+    """:func:`moments_from_signs` with samples drawn from ``key``, for one support array."""
+    st = draw_signs(key, n_samples, circuit.n_qubits, circuit.spin_sym, params.dtype)
+    return moments_from_signs(circuit, params, st, [supp], chunk_size=chunk_size, path=path)
+
+
+def estimate_from_moments(s1: jax.Array, s2: jax.Array, n_samples: int) -> Estimate:
+    mean = s1 / n_samples
+    var = jnp.maximum(s2 - n_samples * mean * mean, 0.0) / (n_samples - 1)
+    return Estimate(mean, jnp.sqrt(var / n_samples))
+
+
+@functools.partial(jax.jit, static_argnames=("n_samples", "chunk_size", "path"))
+def _expval_jit(circuit, params, supp, key, n_samples, chunk_size, path):
+    s1, s2 = moments(
+        circuit, params, supp, key, n_samples=n_samples, chunk_size=chunk_size, path=path
+    )
+    return estimate_from_moments(s1, s2, n_samples)
+
+
+def _expval(circuit, params, ops, key, n_samples, chunk_size, path) -> Estimate:
+    circuit = _checks.check_circuit(circuit)
+    params = _checks.check_params(circuit, params)
+    key = _checks.check_key(key)
+    n_samples = _checks.check_int("n_samples", n_samples, minimum=2)
+    if chunk_size is not None:
+        chunk_size = _checks.check_int("chunk_size", chunk_size, minimum=1)
+    ops = _checks.check_binary_matrix("ops", ops, n_cols=circuit.n_qubits, what="operators")
+    if isinstance(ops, jax.core.Tracer):
+        supp = traced_supports(ops, circuit.n_qubits)
+    else:
+        supp = supports_from_ops(ops, circuit.n_qubits)
+    return _expval_jit(circuit, params, supp, key, n_samples, chunk_size, path)
+
+
+def expval(
+    circuit: IqpCircuit,
+    params: Any,
+    ops: Any,
+    *,
+    key: jax.Array,
+    n_samples: int = 1000,
+    chunk_size: int | None = None,
+) -> Estimate:
+    """Unbiased Monte Carlo estimate of ``⟨Z_a⟩`` for every row ``a`` of ``ops``.
+
+    Args:
+        circuit: the circuit structure.
+        params: gate angles, shape ``(circuit.n_params,)``; float32 unless float64 is given
+            (and ``jax_enable_x64`` is on).
+        ops: 0/1 matrix ``(n_ops, n_qubits)``; row ``a`` stands for ``Π_{i: a_i=1} Z_i``.
+        key: JAX PRNG key. The same key, ``n_samples`` and circuit size give the same
+            samples ``z``, whatever ``chunk_size`` is.
+        n_samples: Monte Carlo samples of ``z`` (at least 2), shared by all operators.
+        chunk_size: samples processed at once (memory only; default: automatic).
+
+    Returns:
+        :class:`Estimate` with ``mean`` and ``stderr`` of shape ``(n_ops,)``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, iqpgen
+        >>> c = iqpgen.IqpCircuit(3, iqpgen.gates.local(3, 2))
+        >>> est = iqpgen.expval(c, jnp.full(6, 0.1), [[1, 0, 0], [1, 1, 0]],
+        ...                     key=jax.random.key(0), n_samples=5000)
+        >>> est.mean.shape
+        (2,)
+    """
+    return _expval(circuit, params, ops, key, n_samples, chunk_size, "auto")
+
+
+def expval_pairwise(
+    circuit: IqpCircuit,
+    params: Any,
+    ops: Any,
+    *,
+    key: jax.Array,
+    n_samples: int = 1000,
+    chunk_size: int | None = None,
+) -> Estimate:
+    """:func:`expval` forced onto the pairwise path (generators of weight ≤ 2 only).
+
+    Example:
+        >>> import jax, jax.numpy as jnp, iqpgen
+        >>> c = iqpgen.IqpCircuit(2, [[[0]], [[0, 1]]])
+        >>> iqpgen.expval_pairwise(c, jnp.array([0.2, 0.3]), [[0, 1]],
+        ...                        key=jax.random.key(1)).mean.shape
+        (1,)
+    """
+    return _expval(circuit, params, ops, key, n_samples, chunk_size, "pairwise")
+
+
+def expval_generic(
+    circuit: IqpCircuit,
+    params: Any,
+    ops: Any,
+    *,
+    key: jax.Array,
+    n_samples: int = 1000,
+    chunk_size: int | None = None,
+) -> Estimate:
+    """:func:`expval` on the generic path (any generator weight).
+
+    Example:
+        >>> import jax, jax.numpy as jnp, iqpgen
+        >>> c = iqpgen.IqpCircuit(3, [[[0, 1, 2]]])
+        >>> iqpgen.expval_generic(c, jnp.array([0.2]), [[1, 0, 0]],
+        ...                       key=jax.random.key(1)).mean.shape
+        (1,)
+    """
+    return _expval(circuit, params, ops, key, n_samples, chunk_size, "generic")
+
+
+def expval_phase_table(
+    circuit: IqpCircuit,
+    params: Any,
+    ops: Any,
+    *,
+    key: jax.Array,
+    n_samples: int = 1000,
+    chunk_size: int | None = None,
+) -> Estimate:
+    """:func:`expval` through the phase table (any generator weight, up to 30 qubits).
+
+    The phase of every (operator, sample) is ``½(Θ̂(z) − Θ̂(z ⊕ a))`` from one
+    Walsh–Hadamard transform of the generator angles (:func:`iqpgen.walsh.phase_table`): a
+    cost of ``O(n 2^n)`` plus two look-ups per (operator, sample), whatever the number of
+    gates. Same samples and statistics as the other paths for the same key.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, iqpgen
+        >>> c = iqpgen.IqpCircuit(3, [[[0, 1, 2]], [[0]]])
+        >>> iqpgen.expval_phase_table(c, jnp.array([0.2, 0.1]), [[1, 0, 0]],
+        ...                           key=jax.random.key(1)).mean.shape
+        (1,)
+    """
+    return _expval(circuit, params, ops, key, n_samples, chunk_size, "table")
