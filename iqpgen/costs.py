@@ -17,15 +17,18 @@ __all__ = ["path_costs", "choose_path", "exact_step_cost", "BUTTERFLY_COST"]
 BUTTERFLY_COST = 0.45
 # Per (operator, sample) element on every path (cosine, sums); per element and generator
 # qubit on the generic path (its parity contraction); per element on the pairwise path and per
-# multiply-add of its dense n x n product; per element gathered from a phase table that fits
-# the cache, and the extra fraction for each qubit beyond that.
+# multiply-add of its dense n x n product; per element gathered from (and, backward,
+# scattered into) a phase table that fits the cache. Beyond 2^19 entries every doubling of
+# the table doubles the gathers' cost (cache misses: 48 ns an element at 22 qubits, 215 ns at
+# 24), and transforms beyond 2^20 entries cost 7% more per qubit.
 _ELEMENT = 2.5
 _PARITY = 0.004
 _PAIRWISE = 10.0
 _DENSE = 0.05
 _GATHER = 5.5
-_SPILL = 0.1
-_TABLE_CACHE_QUBITS = 16
+_GATHER_CACHE_QUBITS = 19
+_TRANSFORM_CACHE_QUBITS = 20
+_TRANSFORM_SPILL = 0.07
 # Transforms of 2^n entries in one value-and-gradient step of the exact MMD² (counted from its
 # timing at 16-22 qubits), and the passes over 2^n entries each bandwidth adds.
 _EXACT_TRANSFORMS = 12
@@ -50,9 +53,14 @@ def path_costs(circuit: IqpCircuit, n_ops: int, n_samples: int) -> dict[str, flo
         costs["pairwise"] = elements * _PAIRWISE + _DENSE * n_samples * n * n
     if n <= MAX_TABLE_QUBITS:
         # Gathers slow down once the table leaves the cache; two transforms (value, gradient).
-        spill = 1 + _SPILL * max(0, n - _TABLE_CACHE_QUBITS)
-        costs["table"] = elements * _GATHER * spill + 2 * BUTTERFLY_COST * n * 2**n
+        spill = 2.0 ** max(0, n - _GATHER_CACHE_QUBITS)
+        costs["table"] = elements * _GATHER * spill + 2 * _butterflies(n) * n
     return costs
+
+
+def _butterflies(n: int) -> float:
+    """Time of one pass of a transform over 2^n entries."""
+    return BUTTERFLY_COST * 2**n * (1 + _TRANSFORM_SPILL * max(0, n - _TRANSFORM_CACHE_QUBITS))
 
 
 def choose_path(circuit: IqpCircuit, n_ops: int, n_samples: int) -> str:
@@ -70,4 +78,4 @@ def exact_step_cost(n_qubits: int, n_sigmas: int = 1) -> float:
         >>> iqpgen.costs.exact_step_cost(16, 2) < 1e7  # under 10 ms
         True
     """
-    return BUTTERFLY_COST * 2**n_qubits * (_EXACT_TRANSFORMS * n_qubits + _SIGMA_PASSES * n_sigmas)
+    return _butterflies(n_qubits) * (_EXACT_TRANSFORMS * n_qubits + _SIGMA_PASSES * n_sigmas)

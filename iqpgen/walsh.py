@@ -62,19 +62,13 @@ def walsh_hadamard(v: Any) -> Any:
         >>> iqpgen.walsh.walsh_hadamard(np.array([1.0, 0.0, 0.0, 0.0]))
         array([1., 1., 1., 1.])
     """
-    if isinstance(v, np.ndarray):
-        n = _n_bits(v.shape[0])
-        rest = v.shape[1:]
-        for q in range(n):
-            v = v.reshape(2**q, 2, -1)
-            v = np.stack([v[:, 0] + v[:, 1], v[:, 0] - v[:, 1]], axis=1)
-        return v.reshape(-1, *rest)
-    v = jnp.asarray(v)
+    xp = np if isinstance(v, np.ndarray) else jnp
+    v = xp.asarray(v)
     n = _n_bits(v.shape[0])
     rest = v.shape[1:]
     for q in range(n):
         v = v.reshape(2**q, 2, -1)
-        v = jnp.stack([v[:, 0] + v[:, 1], v[:, 0] - v[:, 1]], axis=1)
+        v = xp.stack([v[:, 0] + v[:, 1], v[:, 0] - v[:, 1]], axis=1)
     return v.reshape(-1, *rest)
 
 

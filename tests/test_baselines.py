@@ -8,8 +8,8 @@ from sklearn.base import clone
 
 import iqpgen
 from conftest import random_params, tied_circuit
-from iqpgen import baselines as B
-from iqpgen.baselines import RBM, BitflipModel, IndependentBits, bitflip_loss
+from iqpgen.baselines import RBM, BitflipModel, IndependentBits, bitflip_loss, common
+from iqpgen.baselines import bitflip_model as B
 from iqpgen.estimator import supports_from_ops
 
 
@@ -122,11 +122,10 @@ def test_bitflip_loss_is_unbiased_for_the_exact_mmd():
     params = random_params(c, 1)
     q_all = np.asarray(iqpgen.bitflip.expval(c, params, iqpgen.exact.all_bitstrings(5)))
     packed = iqpgen.mmd.pack_data(X)
-    terms = B._exact_terms(B._bitflip_expval)
+    terms = common.exact_terms(B._bitflip_expval)
     kw = dict(n_wires=5, sigmas=(0.8, 2.0), n_ops=40)
-    per = np.array(
-        [B._per_sigma_jit(terms, (c, params), packed, jax.random.key(k), **kw) for k in range(40)]
-    )
+    keys = [jax.random.key(k) for k in range(40)]
+    per = np.array([common.per_sigma_jit(terms, (c, params), packed, k, **kw) for k in keys])
     for col, sigma in enumerate((0.8, 2.0)):
         exact = _u_stat_oracle(q_all.astype(np.float64), X, sigma)
         se = per[:, col].std(ddof=1) / np.sqrt(40)

@@ -136,7 +136,7 @@ class MmdBaseline(DensityMixin, BaseEstimator):
         that draw samples). Each baseline implements it."""
         raise NotImplementedError
 
-    def mmdper_sigma(self, X: Any, sigma: Any = None, *, random_state: Any = None) -> np.ndarray:
+    def mmd_per_sigma(self, X: Any, sigma: Any = None, *, random_state: Any = None) -> np.ndarray:
         """Unbiased MMD² estimates to ``X``, one per bandwidth (``sigma_`` by default)."""
         self._check_fitted()
         X = self._check_X(X)
@@ -160,7 +160,7 @@ class MmdBaseline(DensityMixin, BaseEstimator):
         With the same ``random_state`` and ``n_ops`` the operators are those of
         :meth:`iqpgen.IqpModel.mmd`.
         """
-        return float(np.mean(self.mmdper_sigma(X, sigma, random_state=random_state)))
+        return float(np.mean(self.mmd_per_sigma(X, sigma, random_state=random_state)))
 
     def score(self, X: Any, y: Any = None) -> float:
         """``−MMD²`` estimate on ``X`` at ``sigma_``: higher is better."""

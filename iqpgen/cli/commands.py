@@ -31,7 +31,7 @@ def load_model(path: str):
     """:meth:`IqpModel.load`, after checks that explain what else the file might be."""
     import zipfile
 
-    from .model import IqpModel
+    from ..model import IqpModel
 
     if os.path.exists(path) and not os.path.isdir(path):
         hint = "models are the .npz files that 'iqpgen fit --out MODEL' writes"
@@ -70,7 +70,7 @@ def seed_or_fresh(seed: int | None) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from .model import IqpModel
+    from ..model import IqpModel
 
     X = read_bits(args.data)
     sigma = resolve_sigma(args.sigma) or "auto"
@@ -148,7 +148,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         model.set_params(n_samples=args.n_samples)
     sigma = resolve_sigma(args.sigma)
     if sigma == "auto":
-        from . import mmd
+        from .. import mmd
 
         sigmas = tuple(mmd.sigma_heuristic(X))
     else:
@@ -216,7 +216,7 @@ def _device_samples(model: Any, shots: int, device: str, seed: int | None) -> np
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from . import export
+    from .. import export
 
     if args.qasm is None and not args.resources:
         raise UsageError("nothing to do: give --qasm FILE, --resources, or both.")
@@ -251,7 +251,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_data(args: argparse.Namespace) -> int:
     import jax
 
-    from . import datasets
+    from .. import datasets
 
     seed = seed_or_fresh(args.seed)
     key = jax.random.key(seed)

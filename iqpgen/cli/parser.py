@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     Returns:
         The parser; :func:`main` runs it.
     """
-    from .model import IqpModel
+    from ..model import IqpModel
 
     fmt = _Formatter
     default = IqpModel().get_params()
