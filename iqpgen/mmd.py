@@ -36,6 +36,8 @@ import numpy as np
 from . import _checks
 from .circuit import IqpCircuit
 from .estimator import draw_signs, moments_from_signs
+from .exact import all_bitstrings, check_size, expval_table_of
+from .walsh import support_masks, walsh_hadamard
 
 __all__ = [
     "mmd_loss",
@@ -371,8 +373,6 @@ def _kernel_matrix(X: np.ndarray, Y: np.ndarray, sigma: float) -> np.ndarray:
 
 def _op_weights(n: int, sigma: float) -> np.ndarray:
     """``π_σ(a)`` for every operator ``a`` (index order of :func:`iqpgen.exact.all_bitstrings`)."""
-    from .exact import all_bitstrings
-
     p = op_probability(sigma)
     w = all_bitstrings(n).sum(axis=1)
     return p**w * (1 - p) ** (n - w)
@@ -389,8 +389,6 @@ def exact_between_distributions(q: Any, p: Any, sigma: float | Sequence[float]) 
         >>> iqpgen.mmd.exact_between_distributions(q, q, 1.0)
         0.0
     """
-    from .exact import walsh_hadamard
-
     q, p = np.asarray(q, np.float64), np.asarray(p, np.float64)
     if q.shape != p.shape or q.ndim != 1 or q.size & (q.size - 1):
         raise ValueError("q and p must be probability vectors of the same length 2^n.")
@@ -413,8 +411,6 @@ class DataTable(NamedTuple):
 def data_table(X: Any) -> DataTable:
     """The :class:`DataTable` of a 0/1 matrix ``(m, n)``: its histogram over the ``2^n``
     bitstrings and one Walsh–Hadamard transform (exact in int32)."""
-    from .walsh import support_masks, walsh_hadamard
-
     X = jnp.asarray(X)
     m, n = X.shape
     cols = jnp.where(X > 0, jnp.arange(n, dtype=jnp.int32), n)
@@ -450,8 +446,6 @@ def exact_from_table(
     unbiased data term (the U-statistic minus the square of the mean, written without
     cancellation), averaged over ``sigmas``.
     """
-    from .exact import expval_table_of
-
     zq = expval_table_of(circuit, params)
     f = data.sums.astype(zq.dtype) / data.n_rows.astype(zq.dtype)
     terms = (zq - f) ** 2
@@ -495,8 +489,6 @@ def exact(
         >>> jax.grad(iqpgen.mmd.exact, argnums=1)(c, np.full(2, 0.3), X, 1.0).shape
         (2,)
     """
-    from .exact import check_size
-
     circuit = _checks.check_circuit(circuit)
     params = _checks.check_params(circuit, params)
     data = _checks.check_binary_matrix("data", data, n_cols=circuit.n_qubits, min_rows=2)

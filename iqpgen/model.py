@@ -304,10 +304,8 @@ class IqpModel(DensityMixin, BaseEstimator):
         val_fn = val_args = None
         if X_val is not None:
 
-            def val_fn(params, circ, data):
-                if kind == "exact":
-                    return mmd.exact_from_table(circ, params, data, sigmas=sigmas)
-                return mmd.loss_from_packed(circ, params, data, k_val, **kw)
+            def val_fn(params, circ, data):  # one key for every check: comparable values
+                return loss_fn(params, k_val, circ, data)
 
             val_args = (circuit, prepare(X_val))
         meta = {

@@ -37,6 +37,7 @@ __all__ = [
     "angle_table",
     "phase_table",
     "table_phases",
+    "MAX_TABLE_QUBITS",
 ]
 
 #: Largest n for which bitmasks fit an int32 index.
