@@ -9,8 +9,10 @@ r"""Classical models to compare a trained IQP model with, as scikit-learn style 
   it samples exactly at any size. An IQP model that beats it uses interference.
 * :class:`RBM`: a restricted Boltzmann machine (scikit-learn's ``BernoulliRBM``) sampled by
   block Gibbs sampling.
+* :class:`DeepEBM`: the paper's strongest classical model, an MLP energy (Flax NNX) trained
+  by persistent contrastive divergence and sampled by Metropolis MCMC in JAX.
 
-All three have ``fit(X)``, ``sample(n_samples, random_state=None)`` returning ``uint8`` rows,
+All four have ``fit(X)``, ``sample(n_samples, random_state=None)`` returning ``uint8`` rows,
 ``mmd(X)`` and ``score(X) = −mmd(X)`` (higher is better, as :meth:`iqpgen.IqpModel.score`).
 The MMD² estimates use the operators of :func:`iqpgen.mmd_loss` (stratified, unbiased):
 
@@ -20,17 +22,18 @@ The MMD² estimates use the operators of :func:`iqpgen.mmd_loss` (stratified, un
         - 2\,\hat q_a\,\frac{F_a}{m} + \frac{F_a^2-m}{m(m-1)}\Big),
 
 with :math:`F_a=\sum_x(-1)^{a\cdot x}` over the ``m`` data rows. Models with exact
-expectations use :math:`\hat q_a = q_a` and :math:`\widehat{q_a^2}=q_a^2`; the RBM uses
-``N`` of its samples, :math:`\hat q_a = F^{(s)}_a/N` and the U-statistic
+expectations use :math:`\hat q_a = q_a` and :math:`\widehat{q_a^2}=q_a^2`; the sampled models
+(RBM, DeepEBM) use ``N`` of their samples, :math:`\hat q_a = F^{(s)}_a/N` and the U-statistic
 :math:`\widehat{q_a^2} = (F^{(s)2}_a - N)/(N(N-1))`. Either way the estimate is unbiased.
 For the same key the operators are those :func:`iqpgen.mmd_loss` draws, so models compared with
 one key are compared on the same operators.
 """
 
 # One module per model (independent, bitflip_model, rbm) and their shared MMD² machinery
-# (common, also used by iqpgen.evaluate).
+# (common, also used by iqpgen.evaluate); deep_ebm in Flax NNX.
 from .bitflip_model import BitflipModel, bitflip_loss
+from .deep_ebm import DeepEBM
 from .independent import IndependentBits
 from .rbm import RBM
 
-__all__ = ["IndependentBits", "BitflipModel", "RBM", "bitflip_loss"]
+__all__ = ["IndependentBits", "BitflipModel", "RBM", "DeepEBM", "bitflip_loss"]
