@@ -8,7 +8,15 @@ from sklearn.base import clone
 
 import iqpgen
 from conftest import random_params, tied_circuit
-from iqpgen.baselines import RBM, BitflipModel, DeepEBM, IndependentBits, bitflip_loss, common
+from iqpgen.baselines import (
+    RBM,
+    BitflipModel,
+    DeepEBM,
+    IndependentBits,
+    Uniform,
+    bitflip_loss,
+    common,
+)
 from iqpgen.baselines import bitflip_model as B
 from iqpgen.estimator import supports_from_ops
 
@@ -273,6 +281,21 @@ def test_rbm_mmd_is_finite_and_beats_a_bad_model(fitted_rbm):
     assert model.score(X) == -per.mean()
     assert model.mmd(X) < model.mmd(1 - X)  # the mirrored data are far from the model
     assert RBM(n_components=3, n_iter=1, burn_in=2).fit(X).n_components_ == 3
+
+
+def test_uniform_is_the_random_row():
+    """Uniform bits: ⟨Z_a⟩ = 0 for a ≠ 0, samples with mean 1/2, and an unbiased MMD² to data
+    (the paper's "Random" row) within 4 standard errors of the exact value."""
+    X = _data(m=200, seed=2)
+    model = Uniform(sigma=1.2, n_ops=50).fit(X)
+    ops = iqpgen.exact.all_bitstrings(5)
+    q_all = model.expval(ops)
+    np.testing.assert_array_equal(q_all, np.eye(1, 32)[0])  # 1 for a = 0, else 0
+    S = model.sample(20_000, random_state=1)
+    assert np.all(np.abs(S.mean(0) - 0.5) < 5 * 0.5 / np.sqrt(20_000))
+    exact = _u_stat_oracle(q_all, X, 1.2)
+    vals = np.array([model.mmd(X, random_state=k) for k in range(40)])
+    assert abs(vals.mean() - exact) < 4 * vals.std(ddof=1) / np.sqrt(len(vals)) + 1e-6
 
 
 # -------------------------------------------------------------------------- DeepEBM

@@ -2,6 +2,7 @@ r"""Classical models to compare a trained IQP model with, as scikit-learn style 
 
 * :class:`IndependentBits`: the product of the data's marginals. Its expectation values are
   exact, :math:`\langle Z_a\rangle = \prod_{i\in a}(1-2p_i)`, and so is its sampling.
+* :class:`Uniform`: uniformly random bits (the paper's "Random" row), exact as well.
 * :class:`BitflipModel`: the classical counterpart of an IQP circuit (see
   :mod:`iqpgen.bitflip`): the same gates, each flipping the bits of its generators with
   probability :math:`\sin^2\theta_k`. It is trained like :class:`~iqpgen.IqpModel`, by
@@ -12,7 +13,7 @@ r"""Classical models to compare a trained IQP model with, as scikit-learn style 
 * :class:`DeepEBM`: the paper's strongest classical model, an MLP energy (Flax NNX) trained
   by persistent contrastive divergence and sampled by Metropolis MCMC in JAX.
 
-All four have ``fit(X)``, ``sample(n_samples, random_state=None)`` returning ``uint8`` rows,
+All of them have ``fit(X)``, ``sample(n_samples, random_state=None)`` returning ``uint8`` rows,
 ``mmd(X)`` and ``score(X) = −mmd(X)`` (higher is better, as :meth:`iqpgen.IqpModel.score`).
 The MMD² estimates use the operators of :func:`iqpgen.mmd_loss` (stratified, unbiased):
 
@@ -33,7 +34,7 @@ one key are compared on the same operators.
 # (common, also used by iqpgen.evaluate); deep_ebm in Flax NNX.
 from .bitflip_model import BitflipModel, bitflip_loss
 from .deep_ebm import DeepEBM
-from .independent import IndependentBits
+from .independent import IndependentBits, Uniform
 from .rbm import RBM
 
-__all__ = ["IndependentBits", "BitflipModel", "RBM", "DeepEBM", "bitflip_loss"]
+__all__ = ["IndependentBits", "Uniform", "BitflipModel", "RBM", "DeepEBM", "bitflip_loss"]

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _checks
 from .common import MmdBaseline, exact_terms
 
-__all__ = ["IndependentBits"]
+__all__ = ["IndependentBits", "Uniform"]
 
 
 def _independent_expval(probs: jax.Array, supp: jax.Array) -> jax.Array:
@@ -84,3 +84,24 @@ class IndependentBits(MmdBaseline):
     def _expval_supports(self) -> tuple[Callable, Any]:
         """``(fn, state)`` with ``fn(state, supp)`` the exact ``⟨Z_a⟩`` of padded supports."""
         return _independent_expval_jit, jnp.asarray(self.probs_, jnp.float32)
+
+
+class Uniform(IndependentBits):
+    """Uniformly random bits: the paper's "Random" row, ``⟨Z_a⟩ = 0`` for every ``a ≠ 0``.
+
+    :meth:`fit` records only the width of ``X`` (and the bandwidths for ``sigma="auto"``); the
+    MMD² to data is exact in the model term, as for :class:`IndependentBits`.
+
+    Example:
+        >>> import numpy as np
+        >>> from iqpgen.baselines import Uniform
+        >>> model = Uniform(sigma=1.0, random_state=0).fit(np.zeros((4, 3), np.uint8))
+        >>> model.expval([[1, 0, 1]]).tolist(), model.sample(2).shape
+        ([0.0], (2, 3))
+    """
+
+    def fit(self, X: Any, y: Any = None) -> Uniform:
+        """Record the width of the 0/1 matrix ``X`` (at least 2 rows); returns ``self``."""
+        super().fit(X)
+        self.probs_ = np.full(self.n_features_in_, 0.5)
+        return self

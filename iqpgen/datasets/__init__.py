@@ -6,7 +6,8 @@ same data.
 
 * Ising models: :func:`sample_ising` (parallel Gibbs / parallel tempering on any coupling graph),
   :func:`ising_energy`, and the generators :func:`scale_free` (its model:
-  :func:`scale_free_model`), :func:`lattice_ising` and :func:`dwave_like` (its couplings:
+  :func:`scale_free_model`), :func:`lattice_ising`, :func:`ising_2d` (the paper's 4×4
+  lattice; its couplings: :func:`ising_2d_couplings`) and :func:`dwave_like` (its couplings:
   :func:`dwave_like_couplings`).
 * Others: :func:`blobs`, :func:`digits`.
 * Files and libraries: :func:`load_dwave` (the Zenodo ``.npy`` files), :func:`load_pennylane`
@@ -24,6 +25,8 @@ from .ising import (
     DWAVE_LIKE_TEMPERATURE,
     dwave_like,
     dwave_like_couplings,
+    ising_2d,
+    ising_2d_couplings,
     lattice_ising,
     scale_free,
     scale_free_model,
@@ -46,6 +49,8 @@ __all__ = [
     "scale_free",
     "scale_free_model",
     "lattice_ising",
+    "ising_2d",
+    "ising_2d_couplings",
     "dwave_like",
     "dwave_like_couplings",
     "DWAVE_LIKE_TEMPERATURE",
