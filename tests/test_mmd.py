@@ -204,12 +204,18 @@ def test_heuristics():
     assert mmd.median_heuristic(X) == 2.0
     Xl = _data(100, m=50, p=0.5)
     sig = mmd.sigma_heuristic(Xl, n_sigmas=4)
-    assert len(sig) == 4 and sig == sorted(sig)
-    # The end with the smallest sigma gives mean operator weight 2 (or sqrt(median), if smaller).
-    lo = min(sig)
-    assert mmd.op_probability(lo) * 100 == pytest.approx(2.0, rel=1e-6) or lo == pytest.approx(
-        np.sqrt(mmd.median_heuristic(Xl))
-    )
+    # The paper's list: sqrt(linspace(σ₂², m_E, k)), descending from the weight-2 bandwidth to
+    # the square root of the median Euclidean distance.
+    assert len(sig) == 4 and sig == sorted(sig, reverse=True)
+    assert mmd.op_probability(sig[0]) * 100 == pytest.approx(2.0, rel=1e-6)
+    d = Xl.astype(int) @ (1 - Xl.T.astype(int)) + (1 - Xl.astype(int)) @ Xl.T.astype(int)
+    m_e = np.median(np.sqrt(d[np.triu_indices(50, 1)]))
+    assert sig[-1] ** 2 == pytest.approx(m_e, rel=1e-9)
+    np.testing.assert_allclose(np.diff(np.square(sig)), (m_e - sig[0] ** 2) / 3, rtol=1e-9)
+    # The paper's first (weight-2) bandwidths at 484 and 1,000 bits.
+    for n, first in [(484, 7.762), (1000, 11.169)]:
+        assert round(mmd.sigma_heuristic(_data(n, m=20, p=0.5))[0], 3) == first
+    assert mmd.sigma_heuristic(X, n_sigmas=1) == [1.0]  # n <= 4: σ₂ = 1
 
 
 @pytest.mark.parametrize(
