@@ -52,10 +52,10 @@ _DRAW_TAG = 2**31 - 1
 def _kind(model: Any) -> str:
     """'iqp', 'exact' (exact expectations), 'samples' (an array) or 'sampler'."""
     if isinstance(model, IqpModel):
-        model._check_fitted()
+        model.check_fitted()
         return "iqp"
     if isinstance(model, baselines.IndependentBits | baselines.BitflipModel):
-        model._check_fitted()
+        model.check_fitted()
         return "exact"
     if isinstance(model, np.ndarray | list | tuple) or (
         hasattr(model, "shape") and hasattr(model, "dtype")
@@ -63,7 +63,7 @@ def _kind(model: Any) -> str:
         return "samples"
     if callable(getattr(model, "sample", None)):
         if isinstance(model, MmdBaseline):
-            model._check_fitted()
+            model.check_fitted()
         return "sampler"
     raise TypeError(
         f"model must be an IqpModel, an iqpgen baseline, an object with a sample(n_samples, "

@@ -176,7 +176,8 @@ class IqpModel(DensityMixin, BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ helpers
-    def _check_fitted(self) -> None:
+    def check_fitted(self) -> None:
+        """Raise ``ValueError`` unless the model is fitted (or loaded)."""
         if not hasattr(self, "params_"):
             raise ValueError("this IqpModel is not fitted yet; call fit(X) or IqpModel.load(path).")
 
@@ -351,7 +352,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         """Unbiased MMD² between the model and ``X`` (at ``sigma_`` by default): exact (from the
         state vector, the data term a U-statistic) when the model trained exactly, else a
         Monte Carlo estimate with ``n_ops`` operators and ``n_samples`` samples."""
-        self._check_fitted()
+        self.check_fitted()
         X = self._check_X(X)
         sigmas = self.sigma_ if sigma is None else mmd.as_sigmas(sigma)
         if self.estimator_ == "exact":
@@ -371,7 +372,7 @@ class IqpModel(DensityMixin, BaseEstimator):
 
     def expval(self, ops: Any, n_samples: int = 10_000, *, random_state: Any = None) -> Estimate:
         """Monte Carlo ``⟨Z_a⟩`` for each row of the 0/1 matrix ``ops``."""
-        self._check_fitted()
+        self.check_fitted()
         return expval(
             self.circuit_,
             self.params_,
@@ -382,7 +383,7 @@ class IqpModel(DensityMixin, BaseEstimator):
 
     def probs(self) -> np.ndarray:
         """Exact output probabilities (up to :func:`iqpgen.exact.max_qubits`)."""
-        self._check_fitted()
+        self.check_fitted()
         return np.asarray(exact.probs(self.circuit_, self.params_))
 
     def sample(
@@ -399,7 +400,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         ``device`` (a PennyLane device name or object, e.g. ``"lightning.qubit"`` or a hardware
         plugin's device): samples from the exported circuit run there.
         """
-        self._check_fitted()
+        self.check_fitted()
         n_samples = _checks.check_int("n_samples", n_samples, minimum=1)
         if device is None:
             if self.circuit_.n_qubits > exact.max_qubits():
@@ -424,27 +425,27 @@ class IqpModel(DensityMixin, BaseEstimator):
         """The trained circuit as a PennyLane quantum function (see :mod:`iqpgen.export`)."""
         from . import export
 
-        self._check_fitted()
+        self.check_fitted()
         return export.to_pennylane(self.circuit_, self.params_, **kwargs)
 
     def qnode(self, **kwargs: Any):
         """A QNode of the trained circuit (see :func:`iqpgen.export.qnode`)."""
         from . import export
 
-        self._check_fitted()
+        self.check_fitted()
         return export.qnode(self.circuit_, self.params_, **kwargs)
 
     def to_qasm(self) -> str:
         """The trained circuit as an OpenQASM 2.0 program."""
         from . import export
 
-        self._check_fitted()
+        self.check_fitted()
         return export.to_qasm(self.circuit_, self.params_)
 
     # -------------------------------------------------------------- save / load
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted model to one ``.npz`` file (arrays plus JSON; no pickle), atomically."""
-        self._check_fitted()
+        self.check_fitted()
         params = self.get_params()
         params["optimizer"] = None if self.optimizer is None else repr(self.optimizer)
         params["init"] = self.init if isinstance(self.init, str) else "array"

@@ -321,9 +321,13 @@ def test_deep_ebm_learns_correlations_independent_bits_cannot():
     e = model.energy(np.array([[1, 1, 0, 0, 1, 0], [1, 0, 0, 1, 1, 0]]))
     assert e[0] < e[1]
     np.testing.assert_array_equal(model.sample(5, random_state=4), model.sample(5, random_state=4))
+    from iqpgen.baselines.deep_ebm import _trainer
+
     again = DeepEBM(sigma=1.0, **(kw | dict(n_steps=20))).fit(X)
+    compiled = _trainer.cache_info().currsize
     same = DeepEBM(sigma=1.0, **(kw | dict(n_steps=20))).fit(X)
     np.testing.assert_array_equal(again.loss_, same.loss_)
+    assert _trainer.cache_info().currsize == compiled  # the second fit reuses the first's step
 
 
 # ------------------------------------------------------------------------ bad input

@@ -264,14 +264,14 @@ class BitflipModel(MmdBaseline):
 
     def expval(self, ops: Any) -> np.ndarray:
         """Exact ``⟨Z_a⟩`` of the trained bitflip model for each row of the 0/1 matrix ``ops``."""
-        self._check_fitted()
+        self.check_fitted()
         ops = _checks.check_binary_matrix("ops", ops, n_cols=self.n_features_in_, what="operators")
         supp = jnp.asarray(supports_from_ops(ops, self.n_features_in_))
         return np.asarray(_bitflip_expval_jit((self.circuit_, self.params_), supp), np.float64)
 
     def sample(self, n_samples: int = 1, random_state: Any = None) -> np.ndarray:
         """Exact samples ``(n_samples, n)`` of 0/1 (uint8), at any size."""
-        self._check_fitted()
+        self.check_fitted()
         n_samples = _checks.check_int("n_samples", n_samples, minimum=1)
         key = self._eval_key(random_state, 3)
         # iqpgen.bitflip.sample draws one flip per (sample, generator): bound that memory by

@@ -98,7 +98,8 @@ def rng_from(key: jax.Array) -> np.random.Generator:
 class MmdBaseline(DensityMixin, BaseEstimator):
     """Shared plumbing: validation, bandwidths, keys, ``mmd`` and ``score``."""
 
-    def _check_fitted(self) -> None:
+    def check_fitted(self) -> None:
+        """Raise ``ValueError`` unless the model is fitted."""
         if not hasattr(self, "n_features_in_"):
             name = type(self).__name__
             raise ValueError(f"this {name} is not fitted yet; call fit(X) first.")
@@ -138,7 +139,7 @@ class MmdBaseline(DensityMixin, BaseEstimator):
 
     def mmd_per_sigma(self, X: Any, sigma: Any = None, *, random_state: Any = None) -> np.ndarray:
         """Unbiased MMD² estimates to ``X``, one per bandwidth (``sigma_`` by default)."""
-        self._check_fitted()
+        self.check_fitted()
         X = self._check_X(X)
         sigmas = self.sigma_ if sigma is None else mmd.as_sigmas(sigma)
         key = self._eval_key(random_state, 1)

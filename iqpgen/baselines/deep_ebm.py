@@ -31,13 +31,15 @@ from .common import MmdBaseline, sample_terms
 __all__ = ["DeepEBM"]
 
 
-def _energy_module(n: int, hidden: tuple[int, ...], seed: int):
-    """The MLP energy ``x ↦ E(x)`` as a Flax NNX module (built on first use: importing iqpgen
-    does not import Flax)."""
+@functools.cache
+def _energy_class():
+    """The Flax NNX module of the MLP energy (defined on first use: importing iqpgen does not
+    import Flax; defined once, so the graphs of equal shapes compare equal and compiled steps
+    are reused)."""
     from flax import nnx
 
     class Energy(nnx.Module):
-        def __init__(self, rngs: nnx.Rngs) -> None:
+        def __init__(self, n: int, hidden: tuple[int, ...], rngs: nnx.Rngs) -> None:
             sizes = [n, *hidden]
             self.layers = nnx.List(
                 [nnx.Linear(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
@@ -50,7 +52,14 @@ def _energy_module(n: int, hidden: tuple[int, ...], seed: int):
                 h = jnp.tanh(layer(h))
             return self.out(h)[..., 0]
 
-    return Energy(nnx.Rngs(seed))
+    return Energy
+
+
+def _energy_module(n: int, hidden: tuple[int, ...], seed: int):
+    """The MLP energy ``x ↦ E(x)`` with weights initialised from ``seed``."""
+    from flax import nnx
+
+    return _energy_class()(n, hidden, nnx.Rngs(seed))
 
 
 def _metropolis(energy, x: jax.Array, key: jax.Array, n_steps: int) -> jax.Array:
@@ -71,10 +80,13 @@ def _metropolis(energy, x: jax.Array, key: jax.Array, n_steps: int) -> jax.Array
 
 
 @functools.lru_cache(maxsize=16)
-def _trainer(graphdef, optimizer, batch_size: int, mcmc_steps: int, l2: float):
-    """One compiled chunk of PCD updates: ``(state, opt_state, chains, key, data) -> ...``."""
+def _trainer(graphdef, learning_rate: float, batch_size: int, mcmc_steps: int, l2: float):
+    """Adam and one compiled chunk of PCD updates, ``(state, opt_state, chains, key, data)``;
+    cached per setting, so repeated fits of the same shape reuse the compiled chunk."""
     import optax
     from flax import nnx
+
+    optimizer = optax.adam(learning_rate)
 
     def energy_of(state):
         return lambda x: nnx.merge(graphdef, state)(x)
@@ -99,7 +111,7 @@ def _trainer(graphdef, optimizer, batch_size: int, mcmc_steps: int, l2: float):
         keys = jax.random.split(key, length)
         return jax.lax.scan(lambda c, k: update(c, k, data), (state, opt_state, chains), keys)
 
-    return chunk
+    return optimizer, chunk
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "n_steps"))
@@ -193,7 +205,6 @@ class DeepEBM(MmdBaseline):
 
     def fit(self, X: Any, y: Any = None) -> DeepEBM:
         """Train on the 0/1 matrix ``X`` ``(m, n)``, ``m ≥ 2``; returns ``self``."""
-        import optax
         from flax import nnx
 
         hidden = self._check_hyperparameters()
@@ -205,11 +216,12 @@ class DeepEBM(MmdBaseline):
         k_init, k_chains, k_train = jax.random.split(key, 3)
         seed = int(jax.random.randint(k_init, (), 0, 2**31 - 1))
         graphdef, state = nnx.split(_energy_module(n, hidden, seed))
-        optimizer = optax.adam(float(self.learning_rate))
+        mcmc_steps = 5 * n if self.mcmc_steps is None else int(self.mcmc_steps)
+        optimizer, chunk = _trainer(
+            graphdef, float(self.learning_rate), int(self.batch_size), mcmc_steps, float(self.l2)
+        )
         opt_state = optimizer.init(state)
         chains = jax.random.bernoulli(k_chains, 0.5, (int(self.n_chains), n)).astype(jnp.float32)
-        mcmc_steps = 5 * n if self.mcmc_steps is None else int(self.mcmc_steps)
-        chunk = _trainer(graphdef, optimizer, int(self.batch_size), mcmc_steps, float(self.l2))
         data = jnp.asarray(X, jnp.float32)
         losses = []
         done, total = 0, int(self.n_steps)
@@ -233,7 +245,7 @@ class DeepEBM(MmdBaseline):
         """``E(x)`` for each row of the 0/1 matrix ``X`` (lower is more probable)."""
         from flax import nnx
 
-        self._check_fitted()
+        self.check_fitted()
         X = self._check_X(X, min_rows=1)
         model = nnx.merge(self.graphdef_, self.state_)
         return np.asarray(model(jnp.asarray(X, jnp.float32)), np.float64)
@@ -241,7 +253,7 @@ class DeepEBM(MmdBaseline):
     def sample(self, n_samples: int = 1, random_state: Any = None) -> np.ndarray:
         """``(n_samples, n)`` 0/1 samples (uint8): ``burn_in`` Metropolis flips per chain
         from uniformly random states."""
-        self._check_fitted()
+        self.check_fitted()
         n_samples = _checks.check_int("n_samples", n_samples, minimum=1)
         n = self.n_features_in_
         k0, k1 = jax.random.split(self._eval_key(random_state, 3))

@@ -65,14 +65,14 @@ class IndependentBits(MmdBaseline):
 
     def expval(self, ops: Any) -> np.ndarray:
         """Exact ``⟨Z_a⟩ = Π_{i∈a}(1 − 2 p_i)`` for each row ``a`` of the 0/1 matrix ``ops``."""
-        self._check_fitted()
+        self.check_fitted()
         ops = _checks.check_binary_matrix("ops", ops, n_cols=self.n_features_in_, what="operators")
         z = 1.0 - 2.0 * self.probs_
         return np.prod(np.where(ops == 1, z[None, :], 1.0), axis=1)
 
     def sample(self, n_samples: int = 1, random_state: Any = None) -> np.ndarray:
         """Exact samples ``(n_samples, n)`` of 0/1 (uint8)."""
-        self._check_fitted()
+        self.check_fitted()
         n_samples = _checks.check_int("n_samples", n_samples, minimum=1)
         key = self._eval_key(random_state, 3)
         p = jnp.asarray(self.probs_, jnp.float32)

@@ -107,7 +107,7 @@ class RBM(MmdBaseline):
 
     def sample(self, n_samples: int = 1, random_state: Any = None) -> np.ndarray:
         """``(n_samples, n)`` 0/1 samples (uint8): ``burn_in`` Gibbs sweeps from random states."""
-        self._check_fitted()
+        self.check_fitted()
         n_samples = _checks.check_int("n_samples", n_samples, minimum=1)
         rng = rng_from(self._eval_key(random_state, 3))
         W = self.rbm_.components_.astype(np.float32)  # (k, n)
