@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import doctest
 import itertools
+import warnings
 import os
 import subprocess
 import sys
@@ -106,6 +107,7 @@ def test_sample_ising_matches_exact_moments(
         thinning=2,
         n_replicas=n_replicas,
         method=method,
+        rhat_target=None,  # this checks the kernels; per-chain means are independent anyway
     )
     n = len(h)
     assert x.shape == (n_chains * n_keep, n) and x.dtype == np.uint8
@@ -121,6 +123,85 @@ def test_sample_ising_matches_exact_moments(
         assert np.all(np.abs(mean - exact) <= tol), np.max(np.abs(mean - exact) / tol)
 
 
+def _glass(seed: int, n: int = 10):
+    """A frustrated glass: Gaussian couplings of std 0.7 on about half the pairs, fields of
+    std 0.5 (the fields break the ±s symmetry, so chains must find the right mode)."""
+    rng = np.random.default_rng(seed)
+    J = np.triu(rng.normal(0, 0.7, (n, n)) * (rng.random((n, n)) < 0.5), 1)
+    return J + J.T, rng.normal(0, 0.5, n)
+
+
+@pytest.mark.parametrize(
+    ("seed", "temperature"), [(0, 1.0), (1, 1.0), (2, 1.0), (3, 1.0), (3, 2.0)]
+)
+def test_sample_ising_defaults_converge_or_warn_on_glasses(seed, temperature):
+    # With default arguments the sampler either returns samples whose moments match
+    # enumeration or says it has not converged. Glass 3 at T = 1 was 0.16 off before the
+    # sampler ran its chains on until R̂ < 1.01.
+    J, h = _glass(seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        x, diag = ds.sample_ising(
+            J, h, n_samples=10_000, key=jax.random.key(seed), temperature=temperature,
+            return_diagnostics=True,
+        )  # fmt: skip
+    warned = [w for w in caught if issubclass(w.category, ds.ConvergenceWarning)]
+    assert len(warned) == len(caught)
+    if warned:
+        assert "split-R̂" in str(warned[0].message) and not diag.converged()
+        return
+    assert diag.converged() and diag.n_chains == 1000 and diag.n_draws == 10
+    s = 2.0 * x.reshape(10, 1000, 10) - 1.0
+    chain_means = s.mean(axis=0)  # independent chains: one estimate each
+    exact_mag, _ = _exact_moments(J, h, temperature)
+    stderr = chain_means.std(axis=0, ddof=1) / np.sqrt(1000)
+    assert np.all(np.abs(chain_means.mean(axis=0) - exact_mag) <= K_SIGMA * stderr + 2e-3)
+
+
+def test_sample_ising_warns_with_the_numbers_when_chains_stay_apart():
+    J, h = _glass(3)  # at T = 0.5 two modes with barriers the chains do not cross
+    with pytest.warns(ds.ConvergenceWarning, match=r"split-R̂ [0-9.]+ \(energy\)") as rec:
+        ds.sample_ising(J, h, n_samples=2000, key=jax.random.key(0), temperature=0.5)
+    assert "n_replicas" in str(rec[0].message)
+    # Parallel tempering crosses the barriers.
+    _, diag = ds.sample_ising(
+        J, h, n_samples=2000, key=jax.random.key(0), temperature=0.5, n_replicas=6,
+        return_diagnostics=True,
+    )  # fmt: skip
+    assert diag.converged()
+
+
+def test_chain_diagnostics():
+    rng = np.random.default_rng(0)
+    edges, w, h = np.array([[0, 1], [1, 2]]), np.array([0.5, -0.3]), np.zeros(3)
+    iid = ds.chain_diagnostics(
+        rng.integers(0, 2, (200, 8, 3), dtype=np.uint8), edges, w, h, sweeps=7
+    )
+    assert iid.converged() and abs(iid.rhat - 1) < 0.02 and iid.ess_energy > 800
+    assert iid.sweeps == 7 and iid.n_chains == 8 and iid.n_draws == 200
+    apart = np.zeros((200, 8, 3), dtype=np.uint8)
+    apart[:, :4] = 1  # half the chains all up, half all down, with some noise
+    apart ^= (rng.random(apart.shape) < 0.1).astype(np.uint8)
+    bad = ds.chain_diagnostics(apart, edges, w, h, sweeps=1)
+    assert bad.rhat_magnetisation > 2 and not bad.converged()
+    const = ds.chain_diagnostics(np.ones((10, 4, 3), dtype=np.uint8), edges, w, h, sweeps=1)
+    assert const.rhat == 1.0 and const.converged()
+    few = ds.chain_diagnostics(np.ones((3, 4, 3), dtype=np.uint8), edges, w, h, sweeps=1)
+    assert not few.diagnosable and not few.converged()
+    # Noise-aware threshold: 2 chains of 10 draws cannot resolve 1.01.
+    assert 1.1 < ds.Convergence(1, 1, 1, 1, 2, 10, 1).threshold() < 1.5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"rhat_target": 1.0}, "rhat_target must be > 1"), ({"max_sweeps": 10}, "max_sweeps")],
+)
+def test_sample_ising_rejects_bad_convergence_settings(kwargs, match):
+    J, h = _dense_model()
+    with pytest.raises(ValueError, match=match):
+        ds.sample_ising(J, h, n_samples=100, key=jax.random.key(0), **kwargs)
+
+
 def test_parallel_tempering_reduces_the_error_at_low_temperature():
     # Chains that swap with hot replicas cross barriers: the chain-to-chain spread shrinks.
     J, h = _dense_model()
@@ -128,7 +209,7 @@ def test_parallel_tempering_reduces_the_error_at_low_temperature():
     for n_replicas in (None, 5):
         x = ds.sample_ising(
             2 * J, h, n_samples=64 * 40, key=jax.random.key(5), temperature=0.5,
-            n_chains=64, burn_in=50, thinning=2, n_replicas=n_replicas,
+            n_chains=64, burn_in=50, thinning=2, n_replicas=n_replicas, rhat_target=None,
         )  # fmt: skip
         chain_means = (2.0 * x.reshape(40, 64, 7) - 1).mean(axis=0)
         spreads.append(chain_means.std(axis=0).mean())
@@ -137,7 +218,7 @@ def test_parallel_tempering_reduces_the_error_at_low_temperature():
 
 def test_sample_ising_is_reproducible_and_compiles_once():
     J, h = _dense_model()
-    kw = dict(n_samples=300, temperature=1.0, burn_in=10, thinning=1, n_chains=30)
+    kw = dict(n_samples=300, temperature=1.0, burn_in=10, thinning=1, n_chains=30, rhat_target=None)
     a = ds.sample_ising(J, h, key=jax.random.key(0), **kw)
     b = ds.sample_ising(J, h, key=jax.random.key(0), **kw)
     c = ds.sample_ising(J, h, key=jax.random.key(1), **kw)
@@ -156,7 +237,9 @@ def test_sample_ising_is_reproducible_and_compiles_once():
 
 def test_dense_and_edge_list_inputs_agree():
     (edges, weights), J, h = _sparse_model()
-    kw = dict(n_samples=200, key=jax.random.key(4), n_chains=20, burn_in=5, thinning=1)
+    kw = dict(
+        n_samples=200, key=jax.random.key(4), n_chains=20, burn_in=5, thinning=1, rhat_target=None
+    )
     np.testing.assert_array_equal(
         ds.sample_ising(J, h, **kw), ds.sample_ising((edges, weights), h, **kw)
     )
@@ -341,11 +424,13 @@ def test_ising_2d_reproduces_the_paper_files():
 def test_lattice_ising():
     x = ds.lattice_ising(4, 4, n_samples=100, key=jax.random.key(0), cache=False)
     assert x.shape == (100, 16) and x.dtype == np.uint8
-    # A cold ferromagnet is ordered: each sample is almost all 0 or all 1.
-    cold = ds.lattice_ising(
-        3, 5, n_samples=200, key=jax.random.key(1), temperature=0.8, couplings="ferro",
-        periodic=False, cache=False,
-    )  # fmt: skip
+    # A cold ferromagnet is ordered: each sample is almost all 0 or all 1, and each chain
+    # stays in one of the two, which the diagnostics report.
+    with pytest.warns(ds.ConvergenceWarning, match="magnetisation"):
+        cold = ds.lattice_ising(
+            3, 5, n_samples=200, key=jax.random.key(1), temperature=0.8, couplings="ferro",
+            periodic=False, cache=False,
+        )  # fmt: skip
     assert np.abs(2 * cold.mean(axis=1) - 1).mean() > 0.9
     assert len(ising.lattice_edges(4, 4, periodic=True, diagonal=False)) == 32
     assert len(ising.lattice_edges(3, 3, periodic=False, diagonal=False)) == 12

@@ -16,11 +16,12 @@ same data.
 Generated Ising datasets are cached on disk, one ``.npy`` file per set of inputs, in
 ``$IQPGEN_CACHE`` (default ``~/.cache/iqpgen``); pass ``cache=False`` to skip the cache.
 Importing this module loads neither networkx, scikit-learn nor PennyLane. One module per
-concept: ``sampler`` (the MCMC sampler), ``ising`` (the Ising recipes), ``loaders`` (other
+concept: ``sampler`` (the MCMC sampler), ``convergence`` (its R̂ and ESS diagnostics), ``ising`` (the Ising recipes), ``loaders`` (other
 generators and file loaders), ``_cache`` (the disk cache).
 """
 
 from ._cache import DATA_VERSION, cache_dir
+from .convergence import Convergence, ConvergenceWarning, chain_diagnostics
 from .ising import (
     DWAVE_LIKE_TEMPERATURE,
     dwave_like,
@@ -42,6 +43,9 @@ from .sampler import (
 
 __all__ = [
     "sample_ising",
+    "Convergence",
+    "ConvergenceWarning",
+    "chain_diagnostics",
     "ising_energy",
     "parse_model",
     "check_temperature",

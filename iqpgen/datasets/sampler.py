@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks
+from .convergence import RHAT_TARGET, Convergence, chain_diagnostics, warn_unconverged
 
 __all__ = ["sample_ising", "ising_energy", "parse_model", "check_temperature", "coupling_strength"]
 
@@ -303,18 +304,21 @@ def _exchange(s, energy, betas: jax.Array, key: jax.Array, parity: jax.Array, n_
     return s4.reshape(s.shape)
 
 
-@functools.partial(
-    jax.jit, static_argnames=("n_chains", "n_keep", "burn_in", "thinning", "metropolis")
-)
-def _run(t, betas, key, *, n_chains, n_keep, burn_in, thinning, metropolis):
+def _initial_state(t: _Tables, key: jax.Array, n_cols: int) -> jax.Array:
+    """Uniformly random spins for every column (chains × rungs)."""
+    return jnp.where(jax.random.bernoulli(key, 0.5, (*t.fields.shape, n_cols)), 1.0, -1.0)
+
+
+@functools.partial(jax.jit, static_argnames=("n_chains", "n_keep", "metropolis"))
+def _run(t, betas, key, s0, burn_in, thinning, *, n_chains, n_keep, metropolis):
+    """Run every chain from ``s0``: ``burn_in`` sweeps, then ``n_keep`` draws ``thinning`` sweeps
+    apart. Returns the draws ``(n_keep, n_chains, n)`` and the final state."""
     n_rep = betas.shape[0]
     n_cols = n_rep * n_chains
-    k_init, k_sweeps = jax.random.split(key)
-    s0 = jnp.where(jax.random.bernoulli(k_init, 0.5, (*t.fields.shape, n_cols)), 1.0, -1.0)
     beta_col = jnp.repeat(betas, n_chains)[None, :]  # column r * n_chains + c is rung r
 
     def step(step_index, s):
-        k_sweep, k_swap = jax.random.split(jax.random.fold_in(k_sweeps, step_index))
+        k_sweep, k_swap = jax.random.split(jax.random.fold_in(key, step_index))
         s, energy = _sweep(t, s, beta_col, k_sweep, metropolis)
         if n_rep > 1:
             s = _exchange(s, energy, betas, k_swap, step_index % 2, n_chains)
@@ -328,8 +332,8 @@ def _run(t, betas, key, *, n_chains, n_keep, burn_in, thinning, metropolis):
         x = s.reshape(-1, n_cols)[t.pos, :n_chains] > 0
         return s, x.T.astype(jnp.uint8)
 
-    _, out = jax.lax.scan(keep, s0, jnp.arange(n_keep))
-    return out  # (n_keep, n_chains, n)
+    s, out = jax.lax.scan(keep, s0, jnp.arange(n_keep))
+    return out, s
 
 
 def coupling_strength(n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray, h: np.ndarray) -> float:
@@ -355,7 +359,10 @@ def sample_ising(
     method: str = "gibbs",
     n_replicas: int | None = None,
     t_high: float | None = None,
-) -> np.ndarray:
+    rhat_target: float | None = RHAT_TARGET,
+    max_sweeps: int | None = None,
+    return_diagnostics: bool = False,
+) -> np.ndarray | tuple[np.ndarray, Convergence]:
     r"""Sample bitstrings from an Ising model by parallel MCMC (with optional parallel tempering).
 
     Draws from ``p(x) ∝ exp(−E(s)/T)`` with ``s = 2x − 1`` and
@@ -368,6 +375,14 @@ def sample_ising(
     step. With ``n_replicas = R > 1`` every chain is a ladder of ``R`` replicas at temperatures
     ``T_k = T·(t_high/T)^{k/(R−1)}`` that attempt swaps of neighbouring rungs after every sweep
     (alternating even and odd pairs); only the rung at ``temperature`` is returned.
+
+    **Convergence.** The kept draws are checked by rank-normalised split-R̂ of the energy and the
+    magnetisation across chains (:func:`~iqpgen.datasets.convergence.chain_diagnostics`). While
+    ``R̂ ≥ rhat_target`` the chains run on from where they are: each extension discards
+    everything so far (it becomes burn-in), runs as many sweeps again, and draws anew with
+    twice the thinning, until R̂ is below the target or ``max_sweeps`` would be exceeded; then
+    a :class:`~iqpgen.datasets.convergence.ConvergenceWarning` gives the numbers. R̂ needs at
+    least 2 chains and 4 draws per chain; with fewer it is not checked.
 
     The same key, inputs and library versions give the same samples. Compiled once per shape:
     the couplings are traced arrays, so new weights on a graph of the same shape reuse the
@@ -383,15 +398,25 @@ def sample_ising(
         temperature: ``T > 0``.
         burn_in: sweeps discarded before the first kept sample.
         thinning: sweeps between kept samples of one chain (``≥ 1``).
-        n_chains: independent chains; default ``min(n_samples, 1000)``.
+        n_chains: independent chains; default ``n_samples // 10`` (between 1 and 1,000), so that
+            each chain gives about 10 draws for the diagnostics.
         method: ``"gibbs"`` (heat bath) or ``"metropolis"`` (single-spin flips), per colour class.
         n_replicas: rungs of the parallel-tempering ladder per chain; ``None`` or 1 turns it
             off. Each rung costs as much as one more chain.
         t_high: hottest rung; default the mean over spins of ``Σ_j |J_ij| + |h_i|`` (at least
             ``2·temperature``). Only used with ``n_replicas > 1``.
+        rhat_target: run on until both R̂ are below this (default 1.01; with few chains or
+            draws, below the level independent draws stay under, see
+            :meth:`~iqpgen.datasets.convergence.Convergence.threshold`); ``None`` turns the
+            check and the extensions off.
+        max_sweeps: most sweeps a chain may run in all, burn-in included; default 16 times
+            the first run's ``burn_in + thinning·draws``.
+        return_diagnostics: also return the
+            :class:`~iqpgen.datasets.convergence.Convergence` of the draws returned.
 
     Returns:
-        ``uint8`` array of shape ``(n_samples, n)`` with entries 0/1 (bit 1 is spin +1).
+        ``uint8`` array of shape ``(n_samples, n)`` with entries 0/1 (bit 1 is spin +1); with
+        ``return_diagnostics`` a pair ``(samples, diagnostics)``.
 
     Raises:
         ValueError: for non-positive or non-finite temperatures, asymmetric ``J``, a non-zero
@@ -413,7 +438,7 @@ def sample_ising(
     burn_in = _checks.check_int("burn_in", burn_in, minimum=0)
     thinning = _checks.check_int("thinning", thinning, minimum=1)
     if n_chains is None:
-        n_chains = min(n_samples, 1000)
+        n_chains = min(max(n_samples // 10, 1), 1000)
     n_chains = _checks.check_int("n_chains", n_chains, minimum=1)
     n_replicas = 1 if n_replicas is None else _checks.check_int("n_replicas", n_replicas, minimum=1)
     if method not in ("gibbs", "metropolis"):
@@ -433,19 +458,42 @@ def sample_ising(
         raise ValueError("t_high is only used with parallel tempering; also pass n_replicas > 1.")
     else:
         temps = np.array([temperature])
+    if rhat_target is not None:
+        rhat_target = _checks.check_number("rhat_target", rhat_target, low=1.0)
     tables = _build_tables(n, i, j, w, h, dense=None)
     n_keep = -(-n_samples // n_chains)
-    out = _run(
-        tables,
-        jnp.asarray(1.0 / temps, dtype=jnp.float32),
-        key,
-        n_chains=n_chains,
-        n_keep=n_keep,
-        burn_in=burn_in,
-        thinning=thinning,
-        metropolis=method == "metropolis",
+    sweeps = burn_in + n_keep * thinning
+    max_sweeps = (
+        16 * sweeps
+        if max_sweeps is None
+        else _checks.check_int("max_sweeps", max_sweeps, minimum=sweeps)
     )
-    return np.asarray(out).reshape(n_keep * n_chains, n)[:n_samples]
+    betas = jnp.asarray(1.0 / temps, dtype=jnp.float32)
+    run = functools.partial(
+        _run, tables, betas, n_chains=n_chains, n_keep=n_keep, metropolis=method == "metropolis"
+    )
+    k_init, k_run = jax.random.split(key)
+    state = _initial_state(tables, k_init, n_replicas * n_chains)
+    edges = np.stack([i, j], axis=1)
+    out, state = run(jax.random.fold_in(k_run, 0), state, burn_in, thinning)
+    diag = chain_diagnostics(np.asarray(out), edges, w, h, sweeps=sweeps)
+    extension = 0
+    while rhat_target is not None and diag.diagnosable and not diag.converged(rhat_target):
+        thin = thinning * 2 ** (extension + 1)
+        if 2 * sweeps + n_keep * thin > max_sweeps:
+            warn_unconverged(
+                diag,
+                rhat_target,
+                f"raise burn_in, thinning or max_sweeps (now {max_sweeps}), or add parallel "
+                "tempering (n_replicas > 1) if chains sit in different modes.",
+            )
+            break
+        extension += 1
+        out, state = run(jax.random.fold_in(k_run, extension), state, sweeps, thin)
+        sweeps = 2 * sweeps + n_keep * thin
+        diag = chain_diagnostics(np.asarray(out), edges, w, h, sweeps=sweeps)
+    samples = np.asarray(out).reshape(n_keep * n_chains, n)[:n_samples]
+    return (samples, diag) if return_diagnostics else samples
 
 
 def ising_energy(x: Any, J: Any, h: Any) -> np.ndarray:
