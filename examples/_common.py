@@ -21,27 +21,17 @@ import numpy as np
 
 import iqpgen
 from iqpgen import evaluate
-from iqpgen.baselines import RBM, BitflipModel, IndependentBits
-
-#: Smallest bandwidth of the paper's evaluation at 1,000 qubits; scaled as √(n/1000).
-SIGMA_MIN_1000 = 3.825
+from iqpgen.baselines import RBM, BitflipModel, DeepEBM, IndependentBits
 
 
-def paper_sigmas(n: int) -> list[float]:
-    """``[σ, 2σ, 4σ]`` with ``σ = 3.825·√(n/1000)``: mean operator weight about 17, 4 and 1
-    at 1,000 qubits."""
-    s = SIGMA_MIN_1000 * math.sqrt(n / 1000)
-    return [s, 2 * s, 4 * s]
-
-
-def parser(description: str, name: str, *, lr: float = 1e-3) -> argparse.ArgumentParser:
+def parser(description: str, name: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--quick", action="store_true", help="a small run (seconds to a minute)")
     p.add_argument("--out", default=os.path.join("runs", name), help="output folder")
     p.add_argument("--seed", type=int, default=0, help="seed of data, training and evaluation")
     p.add_argument("--steps", type=int, default=None, help="Adam steps (IQP and bitflip)")
     p.add_argument(
-        "--lr", type=float, default=lr, help=f"Adam learning rate, IQP and bitflip (default {lr:g})"
+        "--lr", type=float, default=None, help="IQP learning rate (default: the experiment's)"
     )
     p.add_argument("--no-cache", action="store_true", help="regenerate the dataset")
     return p
@@ -72,28 +62,23 @@ class Timer:
         return "\n".join(lines)
 
 
-def settings(args: argparse.Namespace, *, full_steps: int) -> dict[str, Any]:
-    """Sizes of a full or a ``--quick`` run."""
+def settings(args: argparse.Namespace, *, n_train: int, n_test: int, steps: int) -> dict[str, Any]:
+    """Sizes of a full run (the paper's protocol) or a ``--quick`` one."""
     if args.quick:
         cfg = dict(
-            n_train=300, n_test=200, steps=20, n_ops=64, n_samples=64, eval_ops=100,
-            eval_samples=100, repeats=3, rbm_iter=2, rbm_burn_in=20, model_samples=300,
+            n_train=300, n_test=400, steps=20, chunks=4, eval_ops=100, eval_samples=100,
+            model_samples=200, rbm_iter=2, rbm_burn_in=20, ebm_steps=20, ebm_burn_in=None,
             corr_samples=500,
         )  # fmt: skip
     else:
         cfg = dict(
-            n_train=5000, n_test=1000, steps=full_steps, n_ops=1000, n_samples=1000,
-            eval_ops=1000, eval_samples=1000, repeats=5, rbm_iter=50, rbm_burn_in=1000,
-            model_samples=5000, corr_samples=10_000,
+            n_train=n_train, n_test=n_test, steps=steps, chunks=20, eval_ops=3000,
+            eval_samples=3000, model_samples=5000, rbm_iter=50, rbm_burn_in=1000,
+            ebm_steps=2000, ebm_burn_in=None, corr_samples=10_000,
         )  # fmt: skip
     if args.steps is not None:
         cfg["steps"] = args.steps
     return cfg
-
-
-def split(X: np.ndarray, n_test: int, key: jax.Array) -> tuple[np.ndarray, np.ndarray]:
-    order = np.asarray(jax.random.permutation(key, X.shape[0]))
-    return X[order[n_test:]], X[order[:n_test]]
 
 
 def format_table(sigmas: list[float], results: dict[str, iqpgen.Estimate]) -> str:
@@ -110,92 +95,148 @@ def format_table(sigmas: list[float], results: dict[str, iqpgen.Estimate]) -> st
     return "\n".join(lines)
 
 
-def run_experiment(
-    name: str,
-    X: np.ndarray,
+def train_models(
+    X_train: np.ndarray,
+    sigmas: tuple[float, ...],
     args: argparse.Namespace,
     cfg: dict[str, Any],
     timer: Timer,
     *,
-    ising: tuple[Any, Any] | None = None,
-    spin_sym: bool = False,
-    iqp_options: dict[str, Any] | None = None,
+    iqp_options: dict[str, Any],
+    bitflip_options: dict[str, Any],
+    rbm_hidden: int | None,
+    ebm_options: dict[str, Any],
 ) -> dict[str, Any]:
-    """Train the IQP model and the baselines on ``X``, evaluate them, write everything."""
-    os.makedirs(args.out, exist_ok=True)
-    key = jax.random.key(args.seed)
-    k_split, k_eval, k_corr = jax.random.split(key, 3)
-    X_train, X_test = split(X, cfg["n_test"], k_split)
-    n = X.shape[1]
-    sigmas = paper_sigmas(n)
-    print(f"{name}: {n} bits, {len(X_train)} training and {len(X_test)} test rows")
-    print(
-        f"bandwidths σ = {', '.join(f'{s:.3f}' for s in sigmas)}; {cfg['steps']} Adam steps "
-        f"at learning rate {args.lr:g}"
-    )
-
-    iqp = iqpgen.IqpModel(
-        spin_sym=spin_sym,
-        sigma=sigmas,
-        n_ops=cfg["n_ops"],
-        n_samples=cfg["n_samples"],
-        learning_rate=args.lr,
-        max_steps=cfg["steps"],
-        random_state=args.seed,
-        verbose=True,
-        **(iqp_options or {}),
-    )
+    """IQP (trained and at its data-dependent start), bitflip, independent bits, RBM, DeepEBM."""
+    seed = args.seed
+    iqp_kw = dict(iqp_options)
+    iqp_kw["max_steps"] = cfg["steps"] if args.quick or args.steps else iqp_kw.get("max_steps")
+    if args.lr is not None:
+        iqp_kw["learning_rate"] = args.lr
+    iqp_kw = {k: v for k, v in iqp_kw.items() if v is not None}
+    iqp = iqpgen.IqpModel(sigma=list(sigmas), random_state=seed, verbose=True, **iqp_kw)
     with timer.phase("train IQP"):
         iqp.fit(X_train)
     hist = iqp.history_
-    print(f"  IQP: {iqp.circuit_.n_params} gates, final loss {hist.loss[-1]:.4g}")
-    if len(hist.val_step):
-        print(
-            f"  IQP: kept the parameters of step {hist.best_step} (validation MMD² "
-            f"{hist.val_loss.min():.4g}; {hist.val_loss[0]:.4g} at the start)"
-        )
+    print(
+        f"  IQP: {iqp.circuit_.n_params} gates, {iqp.estimator_} loss, "
+        f"{len(hist.loss)} steps, final loss {hist.loss[-1]:.4g}"
+    )
+    init = iqpgen.IqpModel(
+        sigma=list(sigmas), random_state=seed, verbose=False, **{**iqp_kw, "max_steps": 0}
+    ).fit(X_train)
+    bf_kw = dict(bitflip_options)
+    bf_kw["max_steps"] = cfg["steps"] if args.quick or args.steps else bf_kw.get("max_steps")
     with timer.phase("train bitflip"):
-        bitflip = BitflipModel(
-            spin_sym=spin_sym,
-            sigma=sigmas,
-            n_ops=cfg["n_ops"],
-            learning_rate=args.lr,
-            max_steps=cfg["steps"],
-            random_state=args.seed,
-        ).fit(X_train)
+        bitflip = BitflipModel(sigma=list(sigmas), random_state=seed, verbose=False, **bf_kw)
+        bitflip.fit(X_train)
     with timer.phase("train independent"):
-        independent = IndependentBits(sigma=sigmas, random_state=args.seed).fit(X_train)
+        independent = IndependentBits(sigma=list(sigmas), random_state=seed).fit(X_train)
     with timer.phase("train RBM"):
-        rbm = RBM(n_iter=cfg["rbm_iter"], burn_in=cfg["rbm_burn_in"], random_state=args.seed)
-        rbm.fit(X_train)
+        rbm = RBM(
+            n_components=rbm_hidden,
+            n_iter=cfg["rbm_iter"],
+            burn_in=cfg["rbm_burn_in"],
+            sigma=list(sigmas),
+            random_state=seed,
+        ).fit(X_train)
     print(f"  RBM: {rbm.n_components_} hidden units")
-    with timer.phase("sample RBM"):
-        rbm_samples = rbm.sample(cfg["model_samples"], random_state=args.seed)
+    with timer.phase("train DeepEBM"):
+        ebm_kw = {"n_steps": cfg["ebm_steps"], **ebm_options}
+        if args.quick:
+            ebm_kw["n_steps"] = cfg["ebm_steps"]
+        ebm = DeepEBM(sigma=list(sigmas), random_state=seed, **ebm_kw).fit(X_train)
+    print(f"  DeepEBM: hidden layers {list(ebm.hidden)}, {len(ebm.loss_)} updates")
+    return {
+        "IQP": iqp,
+        "IQP init": init,
+        "bitflip": bitflip,
+        "independent": independent,
+        "RBM": rbm,
+        "DeepEBM": ebm,
+    }
 
-    models = {"IQP": iqp, "bitflip": bitflip, "independent": independent, "RBM": rbm_samples}
+
+def evaluate_paper_protocol(
+    models: dict[str, Any],
+    X_train: np.ndarray,
+    X_test: np.ndarray,
+    eval_sigmas: list[float],
+    cfg: dict[str, Any],
+    timer: Timer,
+    key: jax.Array,
+) -> dict[str, iqpgen.Estimate]:
+    """Every model, uniform bits and the training set, in the paper's protocol."""
+    k_eval, k_random = jax.random.split(key)
+    sources = dict(models)
+    sources["uniform"] = evaluate.random_rows(len(X_train), X_train.shape[1], key=k_random)
+    sources["train set"] = X_train
     results = {}
     with timer.phase("evaluate MMD"):
-        for label, model in models.items():
-            results[label] = evaluate.mmd_vs_sigma(
-                model,
-                X_test,
-                sigmas,
-                key=k_eval,
-                n_ops=cfg["eval_ops"],
-                n_samples=cfg["eval_samples"],
-                n_repeats=cfg["repeats"],
-            )
-    table = format_table(sigmas, results)
-    print("\ntest MMD² (mean ± standard error over repeats)")
+        for label, model in sources.items():
+            with timer.phase(f"  evaluate {label}"):
+                results[label] = evaluate.paper_mmd(
+                    model,
+                    X_test,
+                    eval_sigmas,
+                    key=k_eval,
+                    n_chunks=cfg["chunks"],
+                    n_ops=cfg["eval_ops"],
+                    n_samples=cfg["eval_samples"],
+                    n_model_samples=cfg["model_samples"],
+                )
+    return results
+
+
+def run_experiment(
+    name: str,
+    X_train: np.ndarray,
+    X_test: np.ndarray,
+    args: argparse.Namespace,
+    cfg: dict[str, Any],
+    timer: Timer,
+    *,
+    sigmas: tuple[float, ...],
+    ising: tuple[Any, Any] | None = None,
+    iqp_options: dict[str, Any] | None = None,
+    bitflip_options: dict[str, Any] | None = None,
+    rbm_hidden: int | None = None,
+    ebm_options: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], str]:
+    """Train the IQP model and the baselines, evaluate them in the paper's protocol at its ten
+    bandwidths; write the model and plots. Returns the summary (for ``results.json``) and the
+    table, for :func:`write_results`."""
+    os.makedirs(args.out, exist_ok=True)
+    key = jax.random.key(args.seed)
+    k_eval, k_corr = jax.random.split(jax.random.fold_in(key, 1))
+    n = X_train.shape[1]
+    eval_sigmas = evaluate.paper_bandwidths(sigmas)
+    print(f"{name}: {n} bits, {len(X_train)} training and {len(X_test)} test rows")
+    print(f"training bandwidths σ = {', '.join(f'{s:.3f}' for s in sigmas)}")
+    models = train_models(
+        X_train,
+        sigmas,
+        args,
+        cfg,
+        timer,
+        iqp_options=iqp_options or {},
+        bitflip_options=bitflip_options or {},
+        rbm_hidden=rbm_hidden,
+        ebm_options=ebm_options or {},
+    )
+    iqp = models["IQP"]
+    results = evaluate_paper_protocol(models, X_train, X_test, eval_sigmas, cfg, timer, k_eval)
+    table = format_table(eval_sigmas, results)
+    print(f"\ntest MMD² (mean ± standard error over {cfg['chunks']} test chunks)")
     print(table + "\n")
 
     with timer.phase("correlations"):
-        corr = {
-            "data (test)": evaluate.correlations(X_test),
-            "IQP": evaluate.correlations(iqp, key=k_corr, n_samples=cfg["corr_samples"]),
-            "bitflip": evaluate.correlations(bitflip),
-            "RBM": evaluate.correlations(rbm_samples),
-        }
+        corr = {"data (test)": evaluate.correlations(X_test)}
+        for label in ("IQP", "bitflip", "RBM", "DeepEBM"):
+            corr[label] = evaluate.correlations(
+                models[label], key=k_corr, n_samples=cfg["corr_samples"]
+            )
     iu = np.triu_indices(n, 1)
     corr_err = {
         k: float(np.sqrt(np.mean((v[iu] - corr["data (test)"][iu]) ** 2)))
@@ -209,13 +250,9 @@ def run_experiment(
     if ising is not None:
         J, h = ising
         with timer.phase("Ising statistics"):
-            sources = {
-                "data (test)": X_test,
-                "IQP": iqp,
-                "bitflip": bitflip,
-                "independent": independent,
-                "RBM": rbm_samples,
-            }
+            sources = {"data (test)": X_test}
+            sources.update({k: models[k] for k in ("IQP", "bitflip", "independent", "RBM")})
+            sources["DeepEBM"] = models["DeepEBM"]
             for label, source in sources.items():
                 stats[label] = evaluate.ising_energy_stats(
                     source, J, h, key=k_corr, n_samples=cfg["corr_samples"]
@@ -238,8 +275,10 @@ def run_experiment(
             f"circuit resources: {res.counts}, {res.n_two_qubit} two-qubit gates, depth {res.depth}"
         )
     with timer.phase("plots"):
-        evaluate.plot_loss({"IQP": iqp, "bitflip": bitflip}, path=os.path.join(out, "loss.png"))
-        evaluate.plot_mmd_vs_sigma(sigmas, results, path=os.path.join(out, "mmd_vs_sigma.png"))
+        evaluate.plot_loss(
+            {"IQP": iqp, "bitflip": models["bitflip"]}, path=os.path.join(out, "loss.png")
+        )
+        evaluate.plot_mmd_vs_sigma(eval_sigmas, results, path=os.path.join(out, "mmd_vs_sigma.png"))
         evaluate.plot_correlations(corr, path=os.path.join(out, "correlations.png"))
 
     summary = {
@@ -248,17 +287,30 @@ def run_experiment(
         "n_train": len(X_train),
         "n_test": len(X_test),
         "quick": bool(args.quick),
-        "settings": dict(cfg, learning_rate=args.lr, seed=args.seed),
-        "sigmas": sigmas,
+        "settings": dict(cfg, seed=args.seed),
+        "training_sigmas": list(sigmas),
+        "sigmas": eval_sigmas,
+        "iqp": {
+            "estimator": iqp.estimator_,
+            "gates": iqp.circuit_.n_params,
+            "steps": len(iqp.history_.loss),
+            "learning_rate": iqp.get_params()["learning_rate"],
+        },
         "mmd": {
             k: {"mean": v.mean.tolist(), "stderr": v.stderr.tolist()} for k, v in results.items()
         },
         "correlation_rms_error": corr_err,
         "ising": {k: _finite(v._asdict()) for k, v in stats.items()},
         "resources": {"counts": res.counts, "n_two_qubit": res.n_two_qubit, "depth": res.depth},
-        "times_s": timer.times,
-        "rbm_components": rbm.n_components_,
+        "rbm_components": models["RBM"].n_components_,
+        **(extra or {}),
     }
+    return summary, table
+
+
+def write_results(out: str, summary: dict[str, Any], table: str, timer: Timer) -> None:
+    """``results.json`` and ``table.txt`` in ``out``, then the phase times."""
+    summary["times_s"] = timer.times
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(summary, f, indent=2, default=_json_default)
     with open(os.path.join(out, "table.txt"), "w") as f:
@@ -266,7 +318,6 @@ def run_experiment(
     print(timer.report())
     print(f"wrote {', '.join(sorted(os.listdir(out)))} to {out}")
     sys.stdout.flush()
-    return summary
 
 
 def _finite(d: dict[str, float]) -> dict[str, float | None]:

@@ -326,12 +326,14 @@ def test_scale_free_model_and_samples():
     graph = nx.Graph(edges.tolist())
     degree = np.array([graph.degree(i) for i in range(60)])
     np.testing.assert_allclose(h, -0.01 * degree)
-    x = ds.scale_free(100, key=key, n_nodes=60, m=2, cache=False)
+    x = ds.scale_free(100, key=key, n_nodes=60, sampler="tempering", cache=False)
     assert x.shape == (100, 60) and x.dtype == np.uint8 and set(np.unique(x)) <= {0, 1}
     # The fields favour spin -1. On 60 nodes the all-up state still has a weight of about
-    # e^(-2 Σ|h| / T) ≈ 1%; plain Gibbs chains from random starts freeze there a third of the time.
+    # e^(-2 Σ|h| / T) ≈ 1%; tempering chains follow the field.
     assert x.mean() < 0.2 and (x.mean(axis=1) > 0.5).mean() < 0.05
-    np.testing.assert_array_equal(x, ds.scale_free(100, key=key, n_nodes=60, m=2, cache=False))
+    np.testing.assert_array_equal(
+        x, ds.scale_free(100, key=key, n_nodes=60, sampler="tempering", cache=False)
+    )
     # A graph of your own; columns follow graph.nodes.
     star = nx.star_graph(["hub", "a", "b", "c"])
     e2, _, h2 = ds.scale_free_model(key=key, graph=star)
@@ -346,8 +348,29 @@ def test_scale_free_on_the_papers_graph():
     assert edges.shape == (2991, 2) and h.shape == (1000,)
     order = list(graph.nodes)
     np.testing.assert_allclose(h, [-0.01 * graph.degree(v) for v in order])
-    x = ds.scale_free(40, key=jax.random.key(0), graph=graph, cache=False)
+    x = ds.scale_free(40, key=jax.random.key(0), graph=graph, sampler="tempering", cache=False)
     assert x.shape == (40, 1000) and x.mean(axis=1).max() < 0.2
+
+
+def test_scale_free_paper_sampler_keeps_its_frozen_chains():
+    # The paper's sampler: 8 Metropolis chains, 10,000 burn-in sweeps, a row every 200 sweeps,
+    # shuffled. Chains that froze into the all-up state stay there, so the rows are a mixture
+    # of two modes, far from converged.
+    key = jax.random.key(1)
+    x = ds.scale_free(80, key=key, n_nodes=200, cache=False)
+    assert ds.SCALE_FREE_PAPER_MCMC == {
+        "method": "metropolis", "n_chains": 8, "burn_in": 10_000, "thinning": 200
+    }  # fmt: skip
+    ones = x.mean(axis=1)
+    assert np.all((ones < 0.3) | (ones > 0.7))  # every row is in one of the two modes
+    assert 0 < (ones > 0.5).mean() < 0.6
+    # The same rows in chain order, before the shuffle, have a huge split-R̂.
+    edges, weights, h = ds.scale_free_model(key=key, n_nodes=200)
+    k_sample, k_shuffle = jax.random.split(jax.random.split(key, 3)[2])
+    chains = np.empty_like(x)
+    chains[np.asarray(jax.random.permutation(k_shuffle, 80))] = x
+    diag = ds.chain_diagnostics(chains.reshape(10, 8, 200), edges, weights, h, sweeps=12_000)
+    assert diag.rhat_magnetisation > 1.2 and not diag.converged()
 
 
 @pytest.mark.parametrize(
@@ -364,6 +387,7 @@ def test_scale_free_on_the_papers_graph():
         ({"temperature": 0}, ValueError, "temperature must be positive"),
         ({"cache": "yes"}, TypeError, "cache must be True or False"),
         ({"key": 3}, TypeError, "jax.random.key"),
+        ({"sampler": "gibbs"}, ValueError, "sampler must be 'paper' or 'tempering'"),
     ],
 )
 def test_scale_free_rejects_bad_input(kwargs, error, match):

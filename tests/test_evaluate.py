@@ -113,7 +113,7 @@ def test_iqp_pair_moments_equal_the_estimator_on_the_same_samples(spin_sym):
     params = random_params(c, 5)
     model = _iqp(c, params, X)
     key = jax.random.key(7)
-    z, zz, how = evaluate._moments(model, key=key, n_samples=3000)
+    z, zz, how = evaluate.model_moments(model, key=key, n_samples=3000)
     assert how == "expectation"
     ops, i, j = _exact_moments(c, params)
     ref = np.asarray(iqpgen.expval(c, model.params_, ops, key=key, n_samples=3000).mean)
@@ -132,8 +132,8 @@ def test_pair_moments_sparse_layout_and_chunks():
     c = iqpgen.IqpCircuit(n, gates)
     params = random_params(c, 8, scale=0.4)
     key = jax.random.key(8)
-    z, zz = evaluate._pair_moments_jit(c, params, key, n_samples=500, chunk=500)
-    z2, zz2 = evaluate._pair_moments_jit(c, params, key, n_samples=500, chunk=96)
+    z, zz = evaluate.moments._pair_moments_jit(c, params, key, n_samples=500, chunk=500)
+    z2, zz2 = evaluate.moments._pair_moments_jit(c, params, key, n_samples=500, chunk=96)
     np.testing.assert_allclose(np.asarray(zz), np.asarray(zz2), atol=2e-5)
     ops = np.zeros((5, n), np.uint8)
     ops[0, [3, 4]] = ops[1, [10, 50]] = ops[2, [0, 79]] = ops[3, 0] = ops[4, 40] = 1
@@ -153,7 +153,7 @@ def test_correlations_of_samples_and_exact_baselines():
     np.testing.assert_allclose(evaluate.correlations(ind), np.eye(6), atol=1e-6)
     bf = BitflipModel(max_steps=0, sigma=1.0, verbose=False).fit(_data(n=6, m=500))
     bf.params_ = random_params(bf.circuit_, 4)
-    z, zz, how = evaluate._moments(bf, key=None, n_samples=2)
+    z, zz, how = evaluate.model_moments(bf, key=None, n_samples=2)
     ops, i, j = _exact_moments(bf.circuit_, bf.params_)
     ref = bf.expval(ops)
     assert how == "exact"
@@ -166,7 +166,7 @@ def test_correlations_non_pairwise_iqp():
     c = tied_circuit(5, 3, seed=6)
     model = _iqp(c, random_params(c, 6), X)
     key = jax.random.key(9)
-    z, zz, _ = evaluate._moments(model, key=key, n_samples=400)
+    z, zz, _ = evaluate.model_moments(model, key=key, n_samples=400)
     ops, i, j = _exact_moments(c, model.params_)
     ref = np.asarray(iqpgen.expval(c, model.params_, ops, key=key, n_samples=400).mean)
     np.testing.assert_allclose(zz[i, j], ref[5:], atol=1e-5)
@@ -233,6 +233,94 @@ def test_plots_return_figures_and_save(tmp_path):
 
 
 # -------------------------------------------------------------------------- bad input
+# ---------------------------------------------------------------------- paper protocol
+def test_paper_bandwidths_are_the_papers_ten():
+    # The paper's first / middle / last plotted bandwidths.
+    for train, picks in (
+        ([0.6, 1.3], [0.6, 0.989, 1.3]),
+        ([7.762, 6.151, 3.928], [3.928, 6.058, 7.762]),
+        ([11.169, 8.348, 3.825], [3.825, 7.905, 11.169]),
+    ):
+        sig = evaluate.paper_bandwidths(train)
+        assert len(sig) == 10 and [sig[0], sig[5], sig[-1]] == picks
+
+
+def test_paper_mmd_samples_route_is_the_chunked_u_statistic():
+    X = _data(m=400)
+    Y = _data(m=200, seed=1)
+    est = evaluate.paper_mmd(Y, X, SIGMAS, key=jax.random.key(0), n_chunks=5)
+    per = np.array(
+        [
+            iqpgen.mmd.between_samples_each(g, c, SIGMAS)
+            for g, c in zip(np.array_split(Y, 5), np.array_split(X, 5), strict=True)
+        ]
+    )
+    np.testing.assert_allclose(est.mean, per.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(est.stderr, per.std(axis=0, ddof=1) / np.sqrt(5), rtol=1e-12)
+    # between_samples_each against the kernel matrices written out.
+    K = lambda A, B, s: np.exp(-(np.abs(A[:, None] - B[None]).sum(-1)) / (2 * s * s))  # noqa: E731
+    a, b = Y[:40].astype(np.int64), X[:30].astype(np.int64)
+    kaa, kbb = K(a, a, 0.8), K(b, b, 0.8)
+    direct = (kaa.sum() - 40) / (40 * 39) + (kbb.sum() - 30) / (30 * 29) - 2 * K(a, b, 0.8).mean()
+    assert iqpgen.mmd.between_samples_each(a, b, [0.8])[0] == pytest.approx(direct, rel=1e-9)
+
+
+def test_paper_mmd_iqp_routes_against_the_state_vector():
+    X = _data(m=600)
+    c = tied_circuit(5, 2, seed=2)
+    params = random_params(c, 2)
+    exact_model = _iqp(c, params, X)
+    assert exact_model.estimator_ == "exact"
+    est = evaluate.paper_mmd(exact_model, X, SIGMAS, key=jax.random.key(0), n_chunks=6)
+    probs = np.asarray(iqpgen.exact.probs(c, params), np.float64)
+    chunks = np.array_split(X, 6)
+    oracle = np.array([[_exact_u_mmd(probs, ch, s) for s in SIGMAS] for ch in chunks])
+    np.testing.assert_allclose(est.mean, oracle.mean(axis=0), rtol=2e-4, atol=1e-6)
+    # Monte Carlo: per chunk an unbiased estimate of the same numbers.
+    mc_model = iqpgen.IqpModel(
+        gates=c, max_steps=0, sigma=1.0, estimator="monte_carlo", verbose=False
+    ).fit(X)
+    mc_model.params_ = jnp.asarray(params, jnp.float32)
+    mc = evaluate.paper_mmd(
+        mc_model, X, SIGMAS, key=jax.random.key(1), n_chunks=6, n_ops=400, n_samples=400
+    )
+    # The chunk-to-chunk spread includes the Monte Carlo noise, so stderr bounds it too.
+    _within(mc, oracle.mean(axis=0), k=4.5)
+
+
+def test_paper_mmd_sampled_models_and_reference_rows():
+    X = _data(m=2000)
+    ind = IndependentBits(sigma=1.0, random_state=0).fit(X)
+    est = evaluate.paper_mmd(ind, X, SIGMAS, key=jax.random.key(0), n_model_samples=5000)
+    # The independent model's exact MMD² to each chunk, by its product distribution.
+    bits = iqpgen.exact.all_bitstrings(5)
+    q = np.prod(np.where(bits == 1, ind.probs_, 1 - ind.probs_), axis=1)
+    oracle = np.array(
+        [[_exact_u_mmd(q, ch, s) for s in SIGMAS] for ch in np.array_split(X, 20)]
+    ).mean(axis=0)
+    _within(est, oracle, k=4.5)
+    uniform = evaluate.random_rows(2000, 5, key=jax.random.key(3))
+    assert uniform.shape == (2000, 5) and uniform.dtype == np.uint8
+    far = evaluate.paper_mmd(uniform, X, SIGMAS, key=jax.random.key(0))
+    same = evaluate.paper_mmd(X[::-1], X, SIGMAS, key=jax.random.key(0))
+    assert np.all(far.mean > 10 * far.stderr) and np.all(np.abs(same.mean) < 4.5 * same.stderr)
+
+
+def test_paper_mmd_bad_input():
+    X = _data(m=100)
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="20 chunks need at least 2 rows each"):
+        evaluate.paper_mmd(X, X[:30], 1.0, key=key)
+    with pytest.raises(ValueError, match="groups need at least 2 rows"):
+        evaluate.paper_mmd(X[:30], X, 1.0, key=key)
+    with pytest.raises(ValueError, match="n_model_samples must be at least 40"):
+        evaluate.paper_mmd(X, X, 1.0, key=key, n_model_samples=10)
+    with pytest.raises(ValueError, match="n_chunks must be at least 2"):
+        evaluate.paper_mmd(X, X, 1.0, key=key, n_chunks=1)
+    with pytest.raises(ValueError, match="X_test has 4 columns"):
+        evaluate.paper_mmd(IndependentBits(sigma=1.0).fit(X), X[:, :4], 1.0, key=key)
+
+
 def test_bad_input():
     X = _data()
     ind = IndependentBits(sigma=1.0).fit(X)

@@ -1,6 +1,6 @@
 """The example scripts run end to end in --quick mode and write what they promise.
 
-The three scripts run at once, as subprocesses (their time is mostly single-threaded XLA
+The scripts run at once, as subprocesses (their time is mostly single-threaded XLA
 compilation, so they overlap well). Datasets come from the iqpgen cache (``$IQPGEN_CACHE``,
 default ``~/.cache/iqpgen``), as they would for a user; a cold cache adds about 30 s
 (the D-Wave-like and scale-free samplers).
@@ -19,7 +19,15 @@ import pytest
 import iqpgen
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-EXAMPLES = ("dwave", "scale_free", "deploy")
+#: name -> script arguments after --quick.
+EXAMPLES = {
+    "dwave": ["dwave.py"],
+    "scale_free": ["scale_free.py"],
+    "deploy": ["deploy.py"],
+    "paper-8blobs": ["paper.py", "8blobs"],
+    "paper-ising": ["paper.py", "ising"],
+}
+ROWS = ("IQP", "IQP init", "bitflip", "independent", "RBM", "DeepEBM", "uniform", "train set")
 TIMEOUT_S = 600
 
 
@@ -29,9 +37,9 @@ def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("examples")
     env = dict(os.environ, PYTHONWARNINGS="error")
     procs = {}
-    for name in EXAMPLES:
+    for name, (script, *rest) in EXAMPLES.items():
         out = base / name
-        cmd = [sys.executable, str(ROOT / "examples" / f"{name}.py"), "--quick", "--out", str(out)]
+        cmd = [sys.executable, str(ROOT / "examples" / script), *rest, "--quick", "--out", str(out)]
         log = open(base / f"{name}.log", "w+")  # closed below
         procs[name] = (
             subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=base, env=env),
@@ -58,28 +66,58 @@ def _check_run(runs, name):
     return text, out
 
 
-@pytest.mark.parametrize("name", ["dwave", "scale_free"])
+@pytest.mark.parametrize("name", ["dwave", "scale_free", "paper-8blobs", "paper-ising"])
 def test_training_examples(runs, name):
     text, out = _check_run(runs, name)
-    # The table: one row per model, one "mean ± stderr" per bandwidth.
-    assert "test MMD²" in text
-    for model in ("IQP", "bitflip", "independent", "RBM"):
-        row = next(line for line in text.splitlines() if line.startswith(model + " "))
-        assert row.count("±") == 3, row
-    assert "phase times:" in text and "Ising statistics" in text
+    # The table: one row per model, one "mean ± stderr" per bandwidth, the paper beside it.
+    assert "test MMD²" in text and "ours/paper" in text
+    for model in ROWS:
+        row = next(line for line in text.splitlines() if line.startswith(model + "  "))
+        assert row.count("±") == 10, row
+    assert "phase times:" in text
     for f in ("loss.png", "mmd_vs_sigma.png", "correlations.png", "table.txt"):
         assert (out / f).stat().st_size > 0, f
     model = iqpgen.IqpModel.load(out / "iqp_model.npz")
     results = json.loads((out / "results.json").read_text())
-    assert model.n_features_in_ == results["n_bits"] == (484 if name == "dwave" else 300)
-    assert model.circuit_.n_params == model.n_features_in_ * (model.n_features_in_ + 1) // 2
-    np.testing.assert_allclose(model.sigma_, results["sigmas"])
-    qasm = (out / "iqp_model.qasm").read_text()
-    assert qasm.startswith("OPENQASM 2.0;")
-    for label in ("IQP", "bitflip", "independent", "RBM"):
-        mean = np.array(results["mmd"][label]["mean"])
-        assert mean.shape == (3,) and np.all(np.isfinite(mean))
-    assert results["resources"]["counts"]["rz"] == model.circuit_.n_generators
+    n = {"dwave": 484, "scale_free": 200}.get(name, 16)
+    assert model.n_features_in_ == results["n_bits"] == n
+    # The paper's ten evaluation bandwidths: linspace of its training list.
+    training = results["training_sigmas"]
+    np.testing.assert_allclose(model.sigma_, training)
+    np.testing.assert_allclose(
+        results["sigmas"], np.round(np.linspace(min(training), max(training), 10), 3)
+    )
+    assert set(results["mmd"]) == set(ROWS)
+    for label in ROWS:
+        for part in ("mean", "stderr"):
+            v = np.array(results["mmd"][label][part])
+            assert v.shape == (10,) and np.all(np.isfinite(v)), (label, part)
+    # The training set is the distribution itself; uniform bits are far from it.
+    mmd = results["mmd"]
+    assert np.all(np.array(mmd["uniform"]["mean"]) > np.array(mmd["train set"]["mean"]))
+    assert results["paper_comparison"]["rows"]["uniform"]["paper"] is not None
+    assert (out / "iqp_model.qasm").read_text().startswith("OPENQASM 2.0;")
+    if name in ("dwave", "scale_free"):
+        assert "Ising statistics" in text
+        assert model.circuit_.n_params == n * (n + 1) // 2
+        assert results["resources"]["counts"]["rz"] == model.circuit_.n_generators
+
+
+def _paper(*args, cwd):
+    cmd = [sys.executable, str(ROOT / "examples" / "paper.py"), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_paper_script_rejects_bad_input(tmp_path):
+    bad = _paper("mnist", "--quick", cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown experiment 'mnist'" in bad.stderr
+    assert "8blobs, ising, dwave, scale_free" in bad.stderr
+    narrow = tmp_path / "narrow.csv"
+    narrow.write_text("0,1,1\n1,0,0\n" * 30)
+    wrong = _paper("8blobs", "--quick", "--train", str(narrow), "--test", str(narrow), cwd=tmp_path)
+    assert wrong.returncode == 2 and "needs 16-bit rows" in wrong.stderr
+    one = _paper("8blobs", "--quick", "--train", str(narrow), cwd=tmp_path)
+    assert one.returncode == 2 and "both --train and --test" in one.stderr
 
 
 def test_deploy_example(runs):

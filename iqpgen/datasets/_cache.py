@@ -26,7 +26,7 @@ __all__ = ["DATA_VERSION", "cache_dir", "cache_path", "cached"]
 
 #: Bumped whenever a generator's algorithm changes the numbers it returns for the same inputs,
 #: so that old cache entries are no longer found.
-DATA_VERSION = 1
+DATA_VERSION = 2
 
 
 def cache_dir() -> Path:

@@ -1,0 +1,56 @@
+"""What the evaluation functions share: how a model is evaluated (its kind), and drawing samples
+from models that have a ``sample`` method."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+
+from .. import _checks, baselines
+from ..baselines.common import MmdBaseline
+from ..model import IqpModel
+
+__all__ = ["model_kind", "n_features", "seed_of", "draw_samples", "DRAW_TAG"]
+
+#: ``fold_in`` tag of the key that draws a sampled model's samples (repeats use tags 0, 1, ...).
+DRAW_TAG = 2**31 - 1
+
+
+def model_kind(model: Any) -> str:
+    """'iqp', 'exact' (exact expectations), 'samples' (an array) or 'sampler'."""
+    if isinstance(model, IqpModel):
+        model.check_fitted()
+        return "iqp"
+    if isinstance(model, baselines.IndependentBits | baselines.BitflipModel):
+        model.check_fitted()
+        return "exact"
+    if isinstance(model, np.ndarray | list | tuple) or (
+        hasattr(model, "shape") and hasattr(model, "dtype")
+    ):
+        return "samples"
+    if callable(getattr(model, "sample", None)):
+        if isinstance(model, MmdBaseline):
+            model.check_fitted()
+        return "sampler"
+    raise TypeError(
+        f"model must be an IqpModel, an iqpgen baseline, an object with a sample(n_samples, "
+        f"random_state=...) method or a 0/1 matrix of samples, got {type(model).__name__}."
+    )
+
+
+def n_features(model: Any) -> int | None:
+    """The fitted width of a model (``None`` for sample matrices)."""
+    return getattr(model, "n_features_in_", None)
+
+
+def seed_of(key: jax.Array) -> int:
+    """An int seed derived from a key, for models that take ``random_state`` ints."""
+    return int(jax.random.randint(key, (), 0, np.iinfo(np.int32).max))
+
+
+def draw_samples(model: Any, n_samples: int, key: jax.Array) -> np.ndarray:
+    """``model.sample(n_samples, random_state=...)``, checked to be a 0/1 matrix."""
+    samples = model.sample(n_samples, random_state=seed_of(key))
+    return _checks.check_binary_matrix("samples", samples, min_rows=1)
