@@ -54,7 +54,8 @@ def load_rows(path: str, n_bits: int, what: str) -> np.ndarray:
 
 def make_data(exp, args, cfg) -> tuple[np.ndarray, np.ndarray, dict]:
     """Training and test rows, and Ising model ``(J, h)`` where there is one."""
-    key = jax.random.key(args.seed)
+    seed = args.data_seed if args.data_seed is not None else exp.data_seed
+    key = jax.random.key(args.seed if seed is None or args.quick else seed)
     n_train, n_test = cfg["n_train"], cfg["n_test"]
     if (args.train is None) != (args.test is None):
         raise ValueError("give both --train and --test, or neither.")
@@ -124,6 +125,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("experiment", help=f"one of {', '.join(EXPERIMENTS)}")
     p.add_argument("--train", default=None, help="training rows (CSV or .npy) instead of ours")
     p.add_argument("--test", default=None, help="test rows (CSV or .npy) instead of ours")
+    p.add_argument(
+        "--data-seed",
+        type=int,
+        default=None,
+        help="seed of generated data (default: --seed, "
+        "or the experiment's own; see examples/_experiments.py)",
+    )
     args = p.parse_args(argv)
     if args.experiment not in EXPERIMENTS:
         p.error(f"unknown experiment {args.experiment!r}; choose one of {', '.join(EXPERIMENTS)}")

@@ -423,6 +423,10 @@ def sample_ising(
             diagonal, shapes that do not match, non-finite couplings or fields.
         TypeError: for arguments of the wrong type, e.g. an integer instead of a key.
 
+    Warns:
+        ConvergenceWarning: R̂ stayed at or above the target within ``max_sweeps``; the message
+            gives both R̂, the effective sample sizes and what to change.
+
     Example:
         >>> import jax, numpy as np
         >>> J = np.array([[0.0, 1.0], [1.0, 0.0]])  # two ferromagnetically coupled spins
