@@ -57,9 +57,13 @@ API_MODULES = [
     "iqpgen.export",
     "iqpgen.parallel",
     "iqpgen.datasets",
+    "iqpgen.datasets.convergence",
+    "iqpgen.datasets.ising",
     "iqpgen.baselines",
     "iqpgen.baselines.common",
     "iqpgen.evaluate",
+    "iqpgen.evaluate.paper",
+    "iqpgen.evaluate.common",
     "iqpgen.io",
     "iqpgen.cli",
 ]

@@ -126,6 +126,12 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--train", default=None, help="training rows (CSV or .npy) instead of ours")
     p.add_argument("--test", default=None, help="test rows (CSV or .npy) instead of ours")
     p.add_argument(
+        "--n-test",
+        type=int,
+        default=None,
+        help="test rows of generated data (default: the paper's)",
+    )
+    p.add_argument(
         "--data-seed",
         type=int,
         default=None,
@@ -139,7 +145,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.out == os.path.join("runs", "paper"):
         args.out = os.path.join("runs", f"paper-{exp.name}")
     steps = exp.iqp.get("max_steps", 2000)
-    cfg = settings(args, n_train=exp.n_train, n_test=exp.n_test, steps=steps)
+    cfg = settings(args, n_train=exp.n_train, n_test=args.n_test or exp.n_test, steps=steps)
     timer = Timer()
     with timer.phase("data"):
         try:

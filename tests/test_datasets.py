@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import doctest
 import itertools
-import warnings
 import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import jax

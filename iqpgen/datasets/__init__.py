@@ -16,8 +16,9 @@ same data.
 Generated Ising datasets are cached on disk, one ``.npy`` file per set of inputs, in
 ``$IQPGEN_CACHE`` (default ``~/.cache/iqpgen``); pass ``cache=False`` to skip the cache.
 Importing this module loads neither networkx, scikit-learn nor PennyLane. One module per
-concept: ``sampler`` (the MCMC sampler), ``convergence`` (its R̂ and ESS diagnostics), ``ising`` (the Ising recipes), ``loaders`` (other
-generators and file loaders), ``_cache`` (the disk cache).
+concept: ``sampler`` (the MCMC sampler), ``convergence`` (its R̂ and ESS diagnostics),
+``ising`` (the Ising recipes), ``loaders`` (other generators and file loaders), ``_cache``
+(the disk cache).
 """
 
 from ._cache import DATA_VERSION, cache_dir
@@ -59,7 +60,6 @@ __all__ = [
     "dwave_like",
     "dwave_like_couplings",
     "DWAVE_LIKE_TEMPERATURE",
-    "SCALE_FREE_PAPER_MCMC",
     "blobs",
     "digits",
     "load_dwave",

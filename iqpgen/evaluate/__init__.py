@@ -18,8 +18,8 @@ global backend change); matplotlib is imported when a plot is made.
 from .common import model_kind
 from .ising import IsingStats, ising_energy_stats
 from .mmd_sigma import mmd_vs_sigma
-from .paper import PAPER_N_CHUNKS, paper_bandwidths, paper_mmd, random_rows
 from .moments import correlations, model_moments
+from .paper import PAPER_N_CHUNKS, paper_bandwidths, paper_mmd, random_rows
 from .plots import plot_correlations, plot_loss, plot_mmd_vs_sigma
 
 __all__ = [
