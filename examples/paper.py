@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> dict:
         ising=extra.pop("ising", None),
         iqp_options=exp.iqp,
         bitflip_options=bitflip,
-        rbm_hidden=exp.rbm_hidden,
+        rbm_options=exp.rbm,
         ebm_options=ebm,
         extra=extra,
     )

@@ -282,6 +282,7 @@ def cmd_data(args: argparse.Namespace) -> int:
             temperature=args.temperature,
             m=args.m,
             n_nodes=args.n_nodes,
+            sampler=args.sampler,
             cache=cache,
         )
     elif name == "digits":

@@ -322,8 +322,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     sf.add_argument("--n-nodes", type=_positive_int, default=None, help="nodes (default 1000)")
-    sf.add_argument("--m", type=_positive_int, default=None, help="edges per new node (3)")
+    sf.add_argument("--m", type=_positive_int, default=None, help="edges per new node (2)")
     sf.add_argument("--temperature", type=_positive_float, default=1.0, help="T > 0")
+    sf.add_argument(
+        "--sampler",
+        choices=("paper", "tempering"),
+        default="paper",
+        help="the paper's 8 Metropolis chains, or parallel tempering (equilibrium)",
+    )
     sf.set_defaults(dataset="scale_free")
 
     dg = names.add_parser(
