@@ -527,14 +527,15 @@ def between_samples_each(X: Any, Y: Any, sigmas: float | Sequence[float]) -> np.
     X = _checks.check_binary_matrix("X", X, min_rows=2)
     Y = _checks.check_binary_matrix("Y", Y, n_cols=X.shape[1], min_rows=2)
     mx, my = X.shape[0], Y.shape[0]
-    dxx, dyy, dxy = _hamming(X, X), _hamming(Y, Y), _hamming(X, Y)
+    # Integer distances, exact in float32 and then in float64 for the kernel.
+    dxx, dyy, dxy = (_hamming(A, B).astype(np.float64) for A, B in ((X, X), (Y, Y), (X, Y)))
     out = []
     for s in as_sigmas(sigmas):
         c = -1.0 / (2.0 * s * s)
         # Diagonal distances are 0, so each trace is the row count.
-        kxx = (np.exp(c * dxx, dtype=np.float64).sum() - mx) / (mx * (mx - 1))
-        kyy = (np.exp(c * dyy, dtype=np.float64).sum() - my) / (my * (my - 1))
-        out.append(kxx + kyy - 2 * np.exp(c * dxy, dtype=np.float64).mean())
+        kxx = (np.exp(c * dxx).sum() - mx) / (mx * (mx - 1))
+        kyy = (np.exp(c * dyy).sum() - my) / (my * (my - 1))
+        out.append(kxx + kyy - 2 * np.exp(c * dxy).mean())
     return np.asarray(out, np.float64)
 
 
