@@ -358,7 +358,7 @@ def test_scale_free_paper_sampler_keeps_its_frozen_chains():
     # of two modes, far from converged.
     key = jax.random.key(1)
     x = ds.scale_free(80, key=key, n_nodes=200, cache=False)
-    assert ds.SCALE_FREE_PAPER_MCMC == {
+    assert ising.SCALE_FREE_PAPER_MCMC == {
         "method": "metropolis", "n_chains": 8, "burn_in": 10_000, "thinning": 200
     }  # fmt: skip
     ones = x.mean(axis=1)

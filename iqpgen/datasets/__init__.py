@@ -25,7 +25,6 @@ from ._cache import DATA_VERSION, cache_dir
 from .convergence import Convergence, ConvergenceWarning, chain_diagnostics
 from .ising import (
     DWAVE_LIKE_TEMPERATURE,
-    SCALE_FREE_PAPER_MCMC,
     dwave_like,
     dwave_like_couplings,
     ising_2d,
