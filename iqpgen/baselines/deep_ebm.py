@@ -88,8 +88,8 @@ def _metropolis(model, x: jax.Array, key: jax.Array, n_steps: int) -> jax.Array:
         a_y = a - 2.0 * (2.0 * bit - 1.0) * kernel[site]
         e_y = model.post(a_y)
         accept = jnp.log(jax.random.uniform(k_acc, e.shape)) < e - e_y
-        flip = jax.nn.one_hot(site, x.shape[1], dtype=x.dtype) * accept[:, None]
-        x = x + flip * (1.0 - 2.0 * x)
+        rows = jnp.arange(x.shape[0])
+        x = x.at[rows, site].set(jnp.where(accept, 1.0 - bit[:, 0], bit[:, 0]))
         return (x, jnp.where(accept[:, None], a_y, a), jnp.where(accept, e_y, e)), None
 
     a0 = model.pre(x)

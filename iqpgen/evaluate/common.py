@@ -12,7 +12,7 @@ from .. import _checks, baselines
 from ..baselines.common import MmdBaseline
 from ..model import IqpModel
 
-__all__ = ["model_kind", "n_features", "seed_of", "draw_samples", "DRAW_TAG"]
+__all__ = ["model_kind", "n_features", "seed_of", "draw_samples", "sample_groups", "DRAW_TAG"]
 
 #: ``fold_in`` tag of the key that draws a sampled model's samples (repeats use tags 0, 1, ...).
 DRAW_TAG = 2**31 - 1
@@ -54,3 +54,25 @@ def draw_samples(model: Any, n_samples: int, key: jax.Array) -> np.ndarray:
     """``model.sample(n_samples, random_state=...)``, checked to be a 0/1 matrix."""
     samples = model.sample(n_samples, random_state=seed_of(key))
     return _checks.check_binary_matrix("samples", samples, min_rows=1)
+
+
+def sample_groups(
+    model: Any, kind: str, n: int, n_groups: int, n_draw: int, key: jax.Array
+) -> list[np.ndarray]:
+    """The samples of a sampled model (``kind`` ``"samples"``: the matrix itself; otherwise
+    ``n_draw`` rows drawn with ``fold_in(key, DRAW_TAG)``), checked to be ``n`` bits wide and
+    split into ``n_groups`` groups of at least 2 rows."""
+    if kind == "samples":
+        samples = _checks.check_binary_matrix("model", model, n_cols=n, min_rows=1)
+        if samples.shape[0] < 2 * n_groups:
+            raise ValueError(
+                f"model (a sample matrix) has {samples.shape[0]} rows; {n_groups} groups need "
+                "at least 2 rows each."
+            )
+    else:
+        samples = draw_samples(model, n_draw, jax.random.fold_in(key, DRAW_TAG))
+        if samples.shape != (n_draw, n):
+            raise ValueError(
+                f"model.sample returned shape {samples.shape}; expected ({n_draw}, {n})."
+            )
+    return np.array_split(samples, n_groups)

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _checks, mmd
 from ..baselines.common import per_sigma_jit, sample_terms
 from ..estimator import Estimate
-from .common import DRAW_TAG, draw_samples, model_kind, n_features
+from .common import model_kind, n_features, sample_groups
 
 __all__ = ["mmd_vs_sigma"]
 
@@ -91,23 +91,7 @@ def mmd_vs_sigma(
         if kind == "exact":
             groups = [model.mmd_terms(key)] * n_repeats
         else:
-            if kind == "samples":
-                samples = _checks.check_binary_matrix("model", model, n_cols=n, min_rows=1)
-                if samples.shape[0] < 2 * n_repeats:
-                    raise ValueError(
-                        f"model (a sample matrix) has {samples.shape[0]} rows; n_repeats="
-                        f"{n_repeats} groups need at least 2 rows each."
-                    )
-            else:
-                samples = draw_samples(
-                    model, n_repeats * n_samples, jax.random.fold_in(key, DRAW_TAG)
-                )
-                if samples.shape != (n_repeats * n_samples, n):
-                    raise ValueError(
-                        f"model.sample returned shape {samples.shape}; expected "
-                        f"({n_repeats * n_samples}, {n})."
-                    )
-            parts = np.array_split(samples, n_repeats)
+            parts = sample_groups(model, kind, n, n_repeats, n_repeats * n_samples, key)
             groups = [(sample_terms, mmd.pack_data(g)) for g in parts]
         for r, (terms_fn, state) in enumerate(groups):
             per = per_sigma_jit(

@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import _checks, mmd
 from ..estimator import Estimate
-from .common import DRAW_TAG, draw_samples, model_kind, n_features
+from .common import model_kind, n_features, sample_groups
 
 __all__ = ["paper_bandwidths", "paper_mmd", "random_rows", "PAPER_N_CHUNKS"]
 
@@ -122,21 +122,7 @@ def paper_mmd(
             for i, c in enumerate(chunks)
         ]
     else:
-        if kind == "samples":
-            samples = _checks.check_binary_matrix("model", model, n_cols=n, min_rows=1)
-            if samples.shape[0] < 2 * n_chunks:
-                raise ValueError(
-                    f"model (a sample matrix) has {samples.shape[0]} rows; {n_chunks} groups "
-                    f"need at least 2 rows each."
-                )
-        else:
-            samples = draw_samples(model, n_model_samples, jax.random.fold_in(key, DRAW_TAG))
-            if samples.shape != (n_model_samples, n):
-                raise ValueError(
-                    f"model.sample returned shape {samples.shape}; expected "
-                    f"({n_model_samples}, {n})."
-                )
-        groups = np.array_split(samples, n_chunks)
+        groups = sample_groups(model, kind, n, n_chunks, n_model_samples, key)
         values = [
             mmd.between_samples_each(g, c, sig).tolist()
             for g, c in zip(groups, chunks, strict=True)
