@@ -34,6 +34,13 @@ def parser(description: str, name: str) -> argparse.ArgumentParser:
         "--lr", type=float, default=None, help="IQP learning rate (default: the experiment's)"
     )
     p.add_argument("--no-cache", action="store_true", help="regenerate the dataset")
+    p.add_argument(
+        "--corr-samples",
+        type=int,
+        default=None,
+        help="samples (or IQP Monte Carlo samples) for the correlations and Ising statistics "
+        "(default 10,000; 500 with --quick)",
+    )
     return p
 
 
@@ -78,6 +85,8 @@ def settings(args: argparse.Namespace, *, n_train: int, n_test: int, steps: int)
         )  # fmt: skip
     if args.steps is not None:
         cfg["steps"] = args.steps
+    if getattr(args, "corr_samples", None) is not None:
+        cfg["corr_samples"] = args.corr_samples
     return cfg
 
 
@@ -123,11 +132,7 @@ def train_models(
     iqp = iqpgen.IqpModel(sigma=list(sigmas), random_state=seed, verbose=True, **iqp_kw)
     with timer.phase("train IQP"):
         iqp.fit(X_train)
-    hist = iqp.history_
-    print(
-        f"  IQP: {iqp.circuit_.n_params} gates, {iqp.estimator_} loss, "
-        f"{len(hist.loss)} steps, final loss {hist.loss[-1]:.4g}"
-    )
+    print(f"  IQP: {iqp.circuit_.n_params} gates, {iqp.estimator_} loss; {iqp.history_.summary()}")
     init = iqpgen.IqpModel(
         sigma=list(sigmas), random_state=seed, verbose=False, **{**iqp_kw, "max_steps": 0}
     ).fit(X_train)
@@ -303,7 +308,13 @@ def run_experiment(
             "estimator": iqp.estimator_,
             "gates": iqp.circuit_.n_params,
             "steps": len(iqp.history_.loss),
+            "best_step": int(iqp.history_.best_step),
             "learning_rate": iqp.get_params()["learning_rate"],
+            "lr_schedule": iqp.get_params()["lr_schedule"],
+            "sigma_weights": iqp.sigma_weights_,
+            "loss_options": iqp.loss_options_,
+            "train_seconds": round(float(iqp.history_.seconds), 1),
+            "history": iqp.history_.summary(),
         },
         "mmd": {
             k: {"mean": v.mean.tolist(), "stderr": v.stderr.tolist()} for k, v in results.items()

@@ -35,7 +35,7 @@ import numpy as np
 
 from . import _checks
 from .circuit import IqpCircuit
-from .estimator import draw_signs, moments_from_signs
+from .estimator import check_variance_reduction, draw_signs, moments_from_signs
 from .exact import all_bitstrings, check_size, expval_table_of
 from .walsh import support_masks, walsh_hadamard
 
@@ -47,6 +47,7 @@ __all__ = [
     "between_samples_each",
     "median_heuristic",
     "sigma_heuristic",
+    "uniform_mmd",
     "op_probability",
     "PackedData",
     "pack_data",
@@ -245,6 +246,8 @@ def loss_from_packed(
     return_terms: bool = False,
     mesh: Any = None,
     path: str = "auto",
+    variance_reduction: str = "none",
+    sigma_weights: tuple[float, ...] | None = None,
 ):
     """MMD² estimate from packed data; all keyword arguments are static. The jit-able core.
 
@@ -252,6 +255,10 @@ def loss_from_packed(
     across its devices (see :mod:`iqpgen.parallel`); the result equals the one-device one.
     ``path``: the estimator's code path on one device (see
     :func:`iqpgen.estimator.moments_from_signs`; the same numbers up to rounding on each).
+    ``variance_reduction``: the estimator of each ``⟨Z_a⟩`` (see
+    :func:`~iqpgen.estimator.moments_from_signs`); every choice leaves the loss unbiased.
+    ``sigma_weights``: one weight per bandwidth; the loss is then ``mean_σ(w_σ MMD²_σ)``
+    instead of the plain mean.
     """
     n = circuit.n_qubits
     wires_t = tuple(range(n)) if wires is None else wires
@@ -270,8 +277,18 @@ def loss_from_packed(
         return (zero, []) if return_terms else zero
     st = draw_signs(k_z, n_samples, n, circuit.spin_sym, params.dtype)
     if mesh is None:
-        s1, s2 = moments_from_signs(circuit, params, st, supps, chunk_size=chunk_size, path=path)
+        s1, s2 = moments_from_signs(
+            circuit,
+            params,
+            st,
+            supps,
+            chunk_size=chunk_size,
+            path=path,
+            variance_reduction=variance_reduction,
+        )
     else:
+        if variance_reduction != "none":
+            raise ValueError("variance_reduction is not available with mesh=; use 'none'.")
         from .parallel import sharded_moments
 
         s1, s2 = sharded_moments(circuit, params, st, supps, mesh=mesh, chunk_size=chunk_size)
@@ -284,8 +301,17 @@ def loss_from_packed(
     owners_arr = np.asarray(owners)
     per_sigma = [terms[np.flatnonzero(owners_arr == si)] for si in range(len(sigmas))]
     # Strata of weight 0 are not evaluated; they count in the average with a zero term.
-    loss = jnp.mean(jnp.stack([jnp.sum(t) / n_ops for t in per_sigma]))
+    loss = _weighted_mean([jnp.sum(t) / n_ops for t in per_sigma], sigma_weights)
     return (loss, per_sigma) if return_terms else loss
+
+
+def _weighted_mean(values: list[jax.Array], weights: tuple[float, ...] | None) -> jax.Array:
+    v = jnp.stack(values)
+    if weights is None:
+        return jnp.mean(v)
+    if len(weights) != len(values):
+        raise ValueError(f"sigma_weights has {len(weights)} entries for {len(values)} bandwidths.")
+    return jnp.mean(v * jnp.asarray(weights, v.dtype))
 
 
 #: :func:`loss_from_packed` jit-compiled with its keyword arguments static.
@@ -300,6 +326,8 @@ loss_jit = jax.jit(
         "return_terms",
         "mesh",
         "path",
+        "variance_reduction",
+        "sigma_weights",
     ),
 )
 
@@ -315,6 +343,7 @@ def mmd_loss(
     n_samples: int = 1000,
     wires: Sequence[int] | None = None,
     chunk_size: int | None = None,
+    variance_reduction: str = "none",
 ) -> jax.Array:
     """Unbiased estimate of MMD² between the circuit's output distribution and ``data``.
 
@@ -328,6 +357,10 @@ def mmd_loss(
         n_samples: circuit samples ``z``, shared by all operators (static).
         wires: compute MMD² of the marginal on these qubits only.
         chunk_size: operators per chunk (memory only).
+        variance_reduction: ``"none"``, ``"control"``, ``"antithetic"`` or
+            ``"control+antithetic"``: how each ``⟨Z_a⟩`` is estimated from the samples (see
+            :func:`iqpgen.estimator.moments_from_signs`); all unbiased, with less noise in
+            the loss and its gradient where pair angles are small.
 
     Returns:
         A scalar; its expectation over ``key`` is the exact MMD².
@@ -353,6 +386,7 @@ def mmd_loss(
     data = _checks.check_binary_matrix("data", data, n_cols=circuit.n_qubits, min_rows=2)
     if chunk_size is not None:
         chunk_size = _checks.check_int("chunk_size", chunk_size, minimum=1)
+    variance_reduction = check_variance_reduction(circuit, variance_reduction)
     return loss_jit(
         circuit,
         params,
@@ -363,6 +397,7 @@ def mmd_loss(
         n_samples=n_samples,
         wires=None if wires is None else wires_t,
         chunk_size=chunk_size,
+        variance_reduction=variance_reduction,
     )
 
 
@@ -438,13 +473,15 @@ def exact_from_table(
     sigmas: tuple[float, ...],
     wires: tuple[int, ...] | None = None,
     unbiased: bool = True,
+    sigma_weights: tuple[float, ...] | None = None,
 ) -> jax.Array:
     """Exact MMD² from a :class:`DataTable`; keyword arguments are static. The jit-able,
     differentiable core of :func:`exact`.
 
     ``Σ_a π_σ(a) (⟨Z_a⟩_q − F(a)/m)²``, plus ``Σ_a π_σ(a) ((F(a)/m)² − 1)/(m − 1)`` for the
     unbiased data term (the U-statistic minus the square of the mean, written without
-    cancellation), averaged over ``sigmas``.
+    cancellation), averaged over ``sigmas`` (weighted by ``sigma_weights`` when given, as in
+    :func:`loss_from_packed`).
     """
     zq = expval_table_of(circuit, params)
     f = data.sums.astype(zq.dtype) / data.n_rows.astype(zq.dtype)
@@ -452,11 +489,14 @@ def exact_from_table(
     if unbiased:
         terms = terms + (f * f - 1) / (data.n_rows.astype(zq.dtype) - 1)
     n = circuit.n_qubits
-    return jnp.mean(jnp.stack([op_weight_table(n, s, wires, zq.dtype) @ terms for s in sigmas]))
+    per_sigma = [op_weight_table(n, s, wires, zq.dtype) @ terms for s in sigmas]
+    return _weighted_mean(per_sigma, sigma_weights)
 
 
 #: :func:`exact_from_table` jit-compiled with its keyword arguments static.
-exact_jit = jax.jit(exact_from_table, static_argnames=("sigmas", "wires", "unbiased"))
+exact_jit = jax.jit(
+    exact_from_table, static_argnames=("sigmas", "wires", "unbiased", "sigma_weights")
+)
 
 
 def exact(
@@ -537,6 +577,36 @@ def between_samples_each(X: Any, Y: Any, sigmas: float | Sequence[float]) -> np.
         kyy = (np.exp(c * dyy).sum() - my) / (my * (my - 1))
         out.append(kxx + kyy - 2 * np.exp(c * dxy).mean())
     return np.asarray(out, np.float64)
+
+
+def uniform_mmd(X: Any, sigmas: float | Sequence[float], *, max_rows: int = 2000) -> np.ndarray:
+    """MMD² between uniform bits and the data at each bandwidth: the data's "fingerprint",
+    the paper's "Random" row (exact in the uniform side; the data's kernel mean is a
+    U-statistic over at most ``max_rows`` rows, evenly spaced).
+
+    With the bit-factorised kernel, ``E_{y~U} k(x, y) = ((1 + e^{−1/(2σ²)})/2)^n`` for every
+    ``x``, so the value is the data's mean kernel over pairs of distinct rows minus that.
+
+    Example:
+        >>> import numpy as np
+        >>> from iqpgen.mmd import uniform_mmd
+        >>> X = np.array([[0, 0, 0], [0, 0, 1], [1, 1, 1], [0, 0, 0]])
+        >>> bool(np.all(uniform_mmd(X, [0.5, 2.0]) > 0))
+        True
+    """
+    X = _checks.check_binary_matrix("X", X, min_rows=2)
+    max_rows = _checks.check_int("max_rows", max_rows, minimum=2)
+    sig = as_sigmas(sigmas)
+    if X.shape[0] > max_rows:
+        X = X[np.linspace(0, X.shape[0] - 1, max_rows).astype(np.int64)]
+    m, n = X.shape
+    d = _hamming(X, X).astype(np.float64)
+    off = ~np.eye(m, dtype=bool)
+    out = []
+    for s in sig:
+        g = 1.0 / (2.0 * s * s)
+        out.append(np.exp(-g * d[off]).mean() - ((1.0 + math.exp(-g)) / 2.0) ** n)
+    return np.asarray(out)
 
 
 def between_samples(X: Any, Y: Any, sigma: float | Sequence[float]) -> float:

@@ -31,9 +31,21 @@ import numpy as np
 from . import _checks
 from .io import atomic_savez
 
-__all__ = ["TrainState", "History", "TrainResult", "run", "save_checkpoint", "load_checkpoint"]
+__all__ = [
+    "TrainState",
+    "History",
+    "TrainResult",
+    "NoImprovementWarning",
+    "run",
+    "save_checkpoint",
+    "load_checkpoint",
+]
 
 CHECKPOINT_FORMAT = 1
+
+
+class NoImprovementWarning(UserWarning):
+    """Training never improved the validation loss on its starting parameters."""
 
 
 class TrainState(NamedTuple):
@@ -45,7 +57,8 @@ class TrainState(NamedTuple):
 
 
 class History(NamedTuple):
-    """What happened: training loss per step, validation loss at each check."""
+    """What happened: training loss per step, validation loss at each check, the step whose
+    parameters were kept (the best validation loss, else the last step)."""
 
     loss: np.ndarray
     val_step: np.ndarray
@@ -53,6 +66,32 @@ class History(NamedTuple):
     best_step: int
     stopped_early: bool
     seconds: float
+
+    @property
+    def improved(self) -> bool | None:
+        """Whether some validation check beat the first one (None with fewer than two)."""
+        if len(self.val_loss) < 2:
+            return None
+        return bool(np.min(self.val_loss[1:], initial=np.inf) < self.val_loss[0])
+
+    def summary(self) -> str:
+        """One line: steps, time, and the validation loss from the start to the step kept."""
+        line = f"{len(self.loss)} steps in {self.seconds:.1f} s"
+        if self.stopped_early:
+            line += " (stopped early)"
+        if len(self.val_loss):
+            line += (
+                f"; validation loss {float(self.val_loss[0]):.4g} at step {int(self.val_step[0])}"
+            )
+            steps = list(self.val_step)
+            if self.best_step in steps:
+                best = float(self.val_loss[steps.index(self.best_step)])
+                line += f", {best:.4g} at step {self.best_step} (kept)"
+            else:
+                line += f", {float(self.val_loss[-1]):.4g} at step {int(steps[-1])}; last kept"
+        elif len(self.loss):
+            line += f"; last training loss {float(self.loss[-1]):.4g}"
+        return line
 
 
 class TrainResult(NamedTuple):
@@ -161,6 +200,7 @@ def run(
     checkpoint: str | None = None,
     checkpoint_every: int = 100,
     checkpoint_meta: dict | None = None,
+    callback: Callable[[int, Any], None] | None = None,
     verbose: bool = True,
 ) -> TrainResult:
     """Minimise ``loss_fn(params, key, *args)`` with an optax optimizer.
@@ -181,6 +221,8 @@ def run(
         checkpoint: path of an ``.npz`` checkpoint; if it exists the run resumes from it.
         checkpoint_every: steps between checkpoints (rounded up to whole chunks).
         checkpoint_meta: JSON-able facts a checkpoint must match to be resumed.
+        callback: ``callback(step, params)`` after every chunk, for monitoring; the time it
+            takes is not counted in ``History.seconds``.
         verbose: tqdm progress bar on a terminal.
 
     Returns:
@@ -258,6 +300,10 @@ def run(
             if checkpoint is not None and (step - last_ckpt >= checkpoint_every or step == n_steps):
                 last_ckpt = step
                 save_checkpoint(checkpoint, state, hist, meta, best[2])
+            if callback is not None:
+                t_cb = time.perf_counter()
+                callback(step, state.params)
+                t0 += time.perf_counter() - t_cb
     finally:
         bar.close()
     params_out = best[2] if (val_jit is not None and best[2] is not None) else state.params
@@ -265,7 +311,7 @@ def run(
         loss=np.asarray(hist["loss"]),
         val_step=np.asarray(hist["val_step"], np.int64),
         val_loss=np.asarray(hist["val_loss"]),
-        best_step=int(best[1]),
+        best_step=int(best[1]) if val_jit is not None else int(state.step),
         stopped_early=stopped,
         seconds=time.perf_counter() - t0,
     )

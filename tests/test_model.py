@@ -85,7 +85,8 @@ def test_random_state_makes_fit_reproducible():
 
 def test_moments_init_is_used_and_shrunk_by_init_scale():
     X, _ = ising_chain(n=5, m=200, seed=6)
-    kw = dict(max_steps=1, learning_rate=1e-12, n_ops=16, n_samples=16, verbose=False)
+    kw = dict(max_steps=1, learning_rate=1e-12, n_ops=16, n_samples=16, verbose=False,
+              validation_fraction=0.0)  # fmt: skip
     model = IqpModel(init="moments", **kw).fit(X)
     expected = iqpgen.init.from_moments(model.circuit_, X)
     np.testing.assert_allclose(model.params_, expected, atol=1e-6)
@@ -97,7 +98,10 @@ def test_moments_init_is_used_and_shrunk_by_init_scale():
 def test_fit_resumes_from_checkpoint(tmp_path, estimator):
     X, _ = ising_chain(n=5, m=200, seed=4)
     ckpt = str(tmp_path / "fit.npz")
-    kw = dict(n_ops=32, n_samples=32, verbose=False, random_state=1, estimator=estimator)
+    # No validation split: the stand-in interruption (a run of 25 steps) validates at its last
+    # step, which an uninterrupted run does not, and may keep another best step.
+    kw = dict(n_ops=32, n_samples=32, verbose=False, random_state=1, estimator=estimator,
+              lr_schedule="constant", validation_fraction=0.0)  # fmt: skip
     full = IqpModel(max_steps=60, **kw).fit(X)
     IqpModel(max_steps=25, **kw).fit(X, checkpoint=ckpt, checkpoint_every=10)
     resumed = IqpModel(max_steps=60, **kw).fit(X, checkpoint=ckpt)
@@ -107,6 +111,11 @@ def test_fit_resumes_from_checkpoint(tmp_path, estimator):
     other = "exact" if estimator == "monte_carlo" else "monte_carlo"
     with pytest.raises(ValueError, match="belongs to another run .estimator"):
         IqpModel(max_steps=70, **(kw | dict(estimator=other))).fit(X, checkpoint=ckpt)
+    # A cosine schedule depends on max_steps: a checkpoint of another length is refused.
+    cos = kw | dict(lr_schedule="cosine")
+    IqpModel(max_steps=20, **cos).fit(X, checkpoint=str(tmp_path / "cos.npz"))
+    with pytest.raises(ValueError, match="belongs to another run .lr_schedule_steps"):
+        IqpModel(max_steps=30, **cos).fit(X, checkpoint=str(tmp_path / "cos.npz"))
 
 
 def test_exact_estimator_trains_on_the_noise_free_loss():
@@ -116,7 +125,8 @@ def test_exact_estimator_trains_on_the_noise_free_loss():
     kw = dict(max_steps=40, sigma=[0.8, 1.6], verbose=False, random_state=0)
     model = IqpModel(validation_fraction=0.25, patience=20, **kw).fit(X)
     assert model.estimator_ == "exact"
-    a = IqpModel(estimator="exact", max_weight=3, **kw).fit(X)
+    plain = dict(validation_fraction=0.0, sigma_weights="equal")  # the loss is mmd.exact
+    a = IqpModel(estimator="exact", max_weight=3, **plain, **kw).fit(X)
     start = iqpgen.init.from_data(a.circuit_, X)
     first = float(iqpgen.mmd.exact(a.circuit_, start, X, [0.8, 1.6]))
     assert a.history_.loss[0] == pytest.approx(first, rel=1e-5, abs=1e-7)
@@ -262,6 +272,13 @@ def test_score_wrong_width(small_fit):
         (dict(spin_sym=1), TypeError, "spin_sym"),
         (dict(estimator="state_vector"), ValueError, "estimator must be one of"),
         (dict(estimator=None), ValueError, "estimator must be one of"),
+        (dict(validation_fraction="some"), TypeError, "validation_fraction must be a number"),
+        (dict(keep="first"), ValueError, "keep must be 'best'"),
+        (dict(lr_schedule="step"), ValueError, "lr_schedule must be one of"),
+        (dict(variance_reduction="cv"), ValueError, "variance_reduction must be 'auto'"),
+        (dict(sigma_weights="large"), ValueError, "sigma_weights must be 'auto'"),
+        (dict(sigma=[1.0, 2.0], sigma_weights=[1.0]), ValueError, "one per bandwidth"),
+        (dict(sigma=[1.0, 2.0], sigma_weights=[0, 0]), ValueError, "not all 0"),
     ],
 )
 def test_impossible_hyperparameters(kwargs, exc, match):
@@ -307,3 +324,59 @@ def test_deploy_methods(small_fit):
     exact = model.probs() @ iqpgen.exact.all_bitstrings(6)
     se = np.sqrt(exact * (1 - exact) / 4000)
     assert np.all(np.abs(shots.mean(0) - exact) <= 5 * se + 1e-9)
+
+
+# ------------------------------------------------------------------ what a fit reports
+def test_default_fit_holds_out_a_tenth_and_keeps_the_best_step():
+    X, _ = ising_chain(n=8, m=600, seed=4)
+    steps = []
+    model = IqpModel(max_steps=60, estimator="monte_carlo", n_ops=64, n_samples=64,
+                     random_state=0, verbose=False)  # fmt: skip
+    model.fit(X, callback=lambda step, params: steps.append(step))
+    h = model.history_
+    assert model.loss_options_ == {"n_ops": 64, "n_samples": 64,
+                                   "variance_reduction": "control+antithetic"}  # fmt: skip
+    assert len(h.loss) == 60 and steps == [50, 60]
+    assert list(h.val_step) == [0, 50, 60]
+    assert h.best_step == h.val_step[int(np.argmin(h.val_loss))]
+    assert f"{h.best_step} (kept)" in h.summary()
+    # 60 of 600 rows were held out: the weights come from the 540 training rows.
+    w = model.sigma_weights_
+    assert len(w) == 3 and np.isclose(np.mean(w), 1.0) and w[-1] > w[0]  # σ descending
+    tiny = IqpModel(max_steps=2, random_state=0, verbose=False).fit(X[:40])
+    assert len(tiny.history_.val_loss) == 0  # 4 rows would be too few to validate on
+
+
+def test_a_fit_that_only_gets_worse_warns_and_keeps_its_start():
+    # Independent bits: the data start is already the best circuit; huge steps only hurt.
+    X = np.asarray(jax.random.bernoulli(jax.random.key(1), 0.3, (400, 6)), np.uint8)
+    kw = dict(max_steps=20, learning_rate=0.5, lr_schedule="constant", random_state=0,
+              estimator="monte_carlo", n_ops=64, n_samples=64, verbose=False)  # fmt: skip
+    with pytest.warns(iqpgen.train.NoImprovementWarning, match="never improved"):
+        model = IqpModel(**kw).fit(X)
+    assert model.history_.improved is False and model.history_.best_step == 0
+    with pytest.warns(iqpgen.train.NoImprovementWarning, match="keep='last'"):
+        last = IqpModel(keep="last", **kw).fit(X)
+    assert last.history_.best_step == 20
+    assert model.mmd(X) < last.mmd(X)
+
+
+def test_sigma_weights_and_uniform_mmd_against_enumeration():
+    X, _ = ising_chain(n=6, m=300, seed=5)
+    sig = [0.6, 1.3]
+    xs = iqpgen.exact.all_bitstrings(6).astype(float)
+    for s, u in zip(sig, iqpgen.mmd.uniform_mmd(X, sig), strict=True):
+        d = ((X[:, None, :] != X[None, :, :]).sum(-1)).astype(float)
+        k = np.exp(-d / (2 * s * s))
+        data_mean = (k.sum() - len(X)) / (len(X) * (len(X) - 1))
+        cross = np.exp(-((X[:, None, :] != xs[None]).sum(-1)) / (2 * s * s)).mean()
+        assert u == pytest.approx(data_mean - cross, rel=1e-9)
+    kw = dict(sigma=sig, max_steps=0, estimator="monte_carlo", validation_fraction=0.0,
+              verbose=False)  # fmt: skip
+    auto = IqpModel(**kw).fit(X).sigma_weights_
+    u = iqpgen.mmd.uniform_mmd(X, sig)
+    expected = u**-0.25 / np.mean(u**-0.25)
+    assert np.allclose(auto, expected)
+    assert IqpModel(sigma_weights="equal", **kw).fit(X).sigma_weights_ is None
+    assert IqpModel(**(kw | dict(estimator="exact"))).fit(X).sigma_weights_ is None
+    assert IqpModel(sigma_weights=[1, 3], **kw).fit(X).sigma_weights_ == (0.5, 1.5)

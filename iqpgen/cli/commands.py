@@ -75,6 +75,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     X = read_bits(args.data)
     sigma = resolve_sigma(args.sigma) or "auto"
     seed = seed_or_fresh(args.seed)
+    fraction = "auto" if args.validation_fraction is None else args.validation_fraction
     model = IqpModel(
         max_weight=args.max_weight,
         spin_sym=args.spin_sym,
@@ -82,10 +83,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
         n_ops=args.n_ops,
         n_samples=args.n_samples,
         learning_rate=args.learning_rate,
+        lr_schedule=args.lr_schedule,
+        variance_reduction=args.variance_reduction,
         estimator=args.estimator,
         max_steps=args.max_steps,
         patience=args.patience,
-        validation_fraction=args.validation_fraction,
+        validation_fraction=fraction,
+        keep=args.keep,
         random_state=seed,
         verbose=not args.quiet,
     )
@@ -123,11 +127,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     else:
         print(f"steps: 0 (the initial parameters) in {seconds:.1f} s")
     if len(hist.val_loss):
-        best = int(np.argmin(hist.val_loss))
-        print(
-            f"validation: loss {hist.val_loss[best]:.4g} at step {hist.val_step[best]} "
-            "(the parameters kept)"
-        )
+        print(f"history: {hist.summary()}")
     print(f"saved model to {args.out}")
     return 0
 

@@ -167,11 +167,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument("--spin-sym", action="store_true", help="start from (|0...0>+|1...1>)/sqrt(2)")
     f.add_argument(
+        "--lr-schedule",
+        choices=("auto", "constant", "cosine"),
+        default=default["lr_schedule"],
+        help="learning rate over the steps; 'auto': cosine decay on the Monte Carlo loss",
+    )
+    f.add_argument(
+        "--variance-reduction",
+        choices=("auto", "none", "control", "antithetic", "control+antithetic"),
+        default=default["variance_reduction"],
+        help="Monte Carlo estimator of each <Z_a>; 'auto': antithetic samples where they apply",
+    )
+    f.add_argument(
         "--validation-fraction",
         type=_fraction,
-        default=0.0,
+        default=None,
         metavar="F",
-        help="share of rows held out to pick the best parameters and stop early",
+        help="share of rows held out to pick the best parameters and stop early "
+        "(default: a tenth when that is at least 10 rows)",
+    )
+    f.add_argument(
+        "--keep",
+        choices=("best", "last"),
+        default=default["keep"],
+        help="parameters kept: the best on the validation rows, or the last step's",
     )
     f.add_argument(
         "--patience", type=_positive_int, default=None, help="stop after N steps without gain"

@@ -32,8 +32,11 @@ support lists, in chunks; the chunk size changes memory only, never the random n
 # samples on any path, and the public expval functions).
 from .core import (
     PATHS,
+    VARIANCE_REDUCTIONS,
     Estimate,
+    antithetic_applies,
     auto_chunk,
+    check_variance_reduction,
     estimate_from_moments,
     expval,
     expval_generic,
@@ -41,6 +44,7 @@ from .core import (
     expval_phase_table,
     moments,
     moments_from_signs,
+    single_field,
 )
 from .pairwise import couplings, dense_ops, field
 from .sampling import draw_signs, supports_from_ops
@@ -52,6 +56,10 @@ __all__ = [
     "expval_pairwise",
     "expval_phase_table",
     "PATHS",
+    "VARIANCE_REDUCTIONS",
+    "antithetic_applies",
+    "check_variance_reduction",
+    "single_field",
     "draw_signs",
     "supports_from_ops",
     "moments_from_signs",

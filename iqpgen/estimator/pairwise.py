@@ -17,7 +17,7 @@ import numpy as np
 
 from ..circuit import IqpCircuit, pair_offset
 
-__all__ = ["couplings", "dense_ops", "field"]
+__all__ = ["couplings", "dense_ops", "field", "support_sums"]
 
 # Elements of (operators x width x samples) per step of the block-term loop on CPU.
 _BLOCK_ELEMENTS = 1 << 20
@@ -264,7 +264,7 @@ def _pair_lookup(circuit: IqpCircuit, params: jax.Array, u: jax.Array, v: jax.Ar
     return jnp.where(found, vals[seg[at]], 0)
 
 
-def _support_sums(t: jax.Array, supps: list[jax.Array]) -> jax.Array:
+def support_sums(t: jax.Array, supps: list[jax.Array]) -> jax.Array:
     """``Σ_{i∈A} t_i`` per operator, ``(n_ops, N)``, by gathering rows of ``t`` ``(n, N)``."""
     tp = jnp.concatenate([t, jnp.zeros((1, t.shape[1]), t.dtype)])
     return jnp.concatenate([tp[s].sum(axis=1) for s in supps])
@@ -295,7 +295,7 @@ def pairwise_phases(circuit, params, st, supps, a_dense, pair_terms):
     J, h, blocks = pair_terms
     t = st * field(circuit, params, J, h, st)  # (n, N): s_i (h_i + (J s)_i)
     if a_dense is None:
-        lin = _support_sums(t, supps)
+        lin = support_sums(t, supps)
     else:
         lin = a_dense @ t  # one dense product for every operator
     s8 = jnp.concatenate([st.astype(jnp.int8), jnp.zeros((1, st.shape[1]), jnp.int8)])
