@@ -153,6 +153,12 @@ def test_fit_prints_final_loss_and_time_and_saves(workdir, capsys):
         "12",
         "--learning-rate",
         "0.5",
+        "--lr-schedule",
+        "constant",
+        "--variance-reduction",
+        "control",
+        "--keep",
+        "last",
     )
     assert code == 0, err
     assert "seed 1" in out and "steps: 0" in out
@@ -161,6 +167,7 @@ def test_fit_prints_final_loss_and_time_and_saves(workdir, capsys):
     assert model.circuit_.n_params == N_BITS and model.circuit_.spin_sym
     expected = dict(max_steps=0, validation_fraction=0.2, patience=5, n_ops=10, n_samples=12)
     expected.update(learning_rate=0.5, random_state=1, max_weight=1, spin_sym=True)
+    expected.update(lr_schedule="constant", variance_reduction="control", keep="last")
     assert {k: model.get_params()[k] for k in expected} == expected
 
 
