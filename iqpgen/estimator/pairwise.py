@@ -17,7 +17,7 @@ import numpy as np
 
 from ..circuit import IqpCircuit, pair_offset
 
-__all__ = ["couplings", "dense_ops", "field", "support_sums"]
+__all__ = ["couplings", "dense_ops", "field"]
 
 # Elements of (operators x width x samples) per step of the block-term loop on CPU.
 _BLOCK_ELEMENTS = 1 << 20
