@@ -327,13 +327,13 @@ class IqpModel(DensityMixin, BaseEstimator):
         if not isinstance(self.sigma, str):
             mmd.as_sigmas(self.sigma)
 
-    def _resolve_estimator(self, circuit: IqpCircuit, sigmas: tuple[float, ...]) -> str:
+    def _resolve_estimator(self, circuit: IqpCircuit, n_sigmas: int) -> str:
         if self.estimator == "exact":
             exact.check_size(circuit.n_qubits, what="estimator='exact'")
             return "exact"
         if self.estimator == "monte_carlo":
             return "monte_carlo"
-        return choose_estimator(circuit, len(sigmas), int(self.n_ops), int(self.n_samples))
+        return choose_estimator(circuit, n_sigmas, int(self.n_ops), int(self.n_samples))
 
     def _build_circuit(self, n: int) -> IqpCircuit:
         return circuit_for(self.gates, n, max_weight=self.max_weight, spin_sym=self.spin_sym)
@@ -417,7 +417,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         k_split, k_init, k_train, k_val = jax.random.split(key, 4)
         circuit = self._build_circuit(X.shape[1])
         n_sigmas = 3 if isinstance(self.sigma, str) else len(mmd.as_sigmas(self.sigma))
-        kind = self._resolve_estimator(circuit, (1.0,) * n_sigmas)
+        kind = self._resolve_estimator(circuit, n_sigmas)
         fraction = self.validation_fraction
         if isinstance(fraction, str):
             auto = int(round(_AUTO_VALIDATION * X.shape[0]))

@@ -81,12 +81,15 @@ def test_wires_give_the_marginal_mmd():
     assert abs(vals.mean() - exact) < 5 * vals.std(ddof=1) / np.sqrt(len(vals))
 
 
-def test_gradient_matches_finite_differences():
+@pytest.mark.parametrize("vr", ["none", "control+antithetic"])
+def test_gradient_matches_finite_differences(vr):
     c = tied_circuit(5, 2, seed=7)
     p = random_params(c, 7)
     X = _data(5, seed=8)
     f = jax.jit(
-        functools.partial(mmd.loss_from_packed, sigmas=(1.0,), n_ops=300, n_samples=300),
+        functools.partial(
+            mmd.loss_from_packed, sigmas=(1.0,), n_ops=300, n_samples=300, variance_reduction=vr
+        ),
     )
     data = mmd.pack_data(X)
     key = jax.random.key(9)
@@ -170,6 +173,15 @@ def test_exact_gradient_matches_finite_differences_and_jits():
     fj(jnp.zeros(c.n_params))
     fj(jnp.ones(c.n_params))
     assert len(traces) == n_traces + 1
+
+
+def test_uniform_mmd_bad_input():
+    with pytest.raises(ValueError, match="X must"):
+        mmd.uniform_mmd(np.array([[0, 2], [1, 0]]), 1.0)
+    with pytest.raises(ValueError, match="max_rows must be at least 2"):
+        mmd.uniform_mmd(np.zeros((4, 3)), 1.0, max_rows=1)
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        mmd.uniform_mmd(np.zeros((4, 3)), -1.0)
 
 
 def test_exact_bad_input():

@@ -1,5 +1,5 @@
 """Variance reduction of the Monte Carlo estimators: every choice unbiased against the exact
-state vector, gradients against finite differences, and the variance it removes."""
+state vector, and the variance it removes (gradients against finite differences: test_mmd)."""
 
 import functools
 
@@ -92,29 +92,6 @@ def test_mmd_loss_is_unbiased_with_variance_reduction(vr):
     data = mmd.pack_data(X)
     vals = np.array([float(f(c, p, data, jax.random.key(i))) for i in range(40)])
     assert abs(vals.mean() - exact) < 4.5 * vals.std(ddof=1) / np.sqrt(len(vals))
-
-
-def test_gradient_with_variance_reduction_matches_finite_differences():
-    c = tied_circuit(5, 2, seed=7)
-    p = random_params(c, 7)
-    X = _data(5, seed=8)
-    f = jax.jit(
-        functools.partial(
-            mmd.loss_from_packed,
-            sigmas=(1.0,),
-            n_ops=300,
-            n_samples=300,
-            variance_reduction="control+antithetic",
-        )
-    )
-    data = mmd.pack_data(X)
-    key = jax.random.key(9)
-    g = jax.grad(lambda q: f(c, q, data, key))(p)
-    eps = 1e-2
-    for i in range(c.n_params):
-        d = jnp.zeros_like(p).at[i].set(eps)
-        fd = (f(c, p + d, data, key) - f(c, p - d, data, key)) / (2 * eps)
-        assert abs(float(g[i]) - float(fd)) < 1e-3 + 2e-2 * abs(float(fd))
 
 
 def test_variance_reduction_removes_most_of_the_noise_near_the_data_start():
