@@ -64,7 +64,7 @@ def op_names(qfunc) -> list[str]:
 @pytest.fixture
 def explicit(monkeypatch):
     """Force the explicit H / MultiRZ / H sequence instead of qml.IQP."""
-    monkeypatch.setattr(export, "_native_iqp", lambda: False)
+    monkeypatch.setattr(export.pennylane, "native_iqp", lambda: False)
 
 
 # ------------------------------------------------------------------------------ PennyLane
@@ -89,7 +89,7 @@ def test_probs_match_exact_both_paths(n, seed, spin_sym, monkeypatch):
     permuted = export.qnode(circuit, theta, device="default.qubit", wires=perm)()
     np.testing.assert_allclose(permuted, expected, rtol=0, atol=ATOL)
 
-    monkeypatch.setattr(export, "_native_iqp", lambda: False)
+    monkeypatch.setattr(export.pennylane, "native_iqp", lambda: False)
     forced = export.qnode(circuit, theta, device="default.qubit")()
     np.testing.assert_allclose(forced, expected, rtol=0, atol=ATOL)
     np.testing.assert_allclose(forced, native, rtol=0, atol=ATOL)
@@ -98,11 +98,11 @@ def test_probs_match_exact_both_paths(n, seed, spin_sym, monkeypatch):
 def test_template_used_when_available_and_explicit_otherwise(monkeypatch):
     circuit = tied_circuit(3, 7, spin_sym=True)
     theta = random_params(circuit, 7)
-    if export._native_iqp():
+    if export.pennylane.native_iqp():
         assert op_names(export.to_pennylane(circuit, theta)) == ["IQP"]
     names = op_names(export.to_pennylane(circuit, theta, wires=["a", "b", "c"]))
     assert set(names) == {"Hadamard", "CNOT", "MultiRZ"}
-    monkeypatch.setattr(export, "_native_iqp", lambda: False)
+    monkeypatch.setattr(export.pennylane, "native_iqp", lambda: False)
     assert op_names(export.to_pennylane(circuit, theta)) == names
 
 
@@ -314,11 +314,11 @@ def test_resources_match_pennylane_decomposition(n, seed, spin_sym, monkeypatch)
     theta = random_params(circuit, seed)
     res = export.resources(circuit, diagonal_layers=True)
 
-    if not spin_sym and export._native_iqp():  # qml.IQP's own decomposition: same counts
+    if not spin_sym and export.pennylane.native_iqp():  # qml.IQP's own decomposition: same counts
         counts, _ = pennylane_resources(export.to_pennylane(circuit, theta), n)
         assert counts == res.counts
 
-    monkeypatch.setattr(export, "_native_iqp", lambda: False)
+    monkeypatch.setattr(export.pennylane, "native_iqp", lambda: False)
     counts, depth = pennylane_resources(export.to_pennylane(circuit, theta), n)
     assert res.counts == counts
     assert res.depth == depth
