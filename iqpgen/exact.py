@@ -25,6 +25,7 @@ import numpy as np
 
 from . import _checks
 from .circuit import IqpCircuit
+from .noise import check_readout_error, readout_factors
 from .walsh import MAX_TABLE_QUBITS, phase_table, support_masks, walsh_hadamard
 
 __all__ = [
@@ -187,8 +188,11 @@ def _expval_jit(circuit, params, masks):
     return expval_table_of(circuit, params)[masks]
 
 
-def expval(circuit: IqpCircuit, params: Any, ops: Any) -> jax.Array:
+def expval(circuit: IqpCircuit, params: Any, ops: Any, *, readout_error: Any = None) -> jax.Array:
     """Exact ``⟨Z_a⟩`` for every row of the 0/1 matrix ``ops``, shape ``(n_ops,)``.
+
+    ``readout_error``: a flip probability in ``[0, 0.5)`` for every qubit, or one per qubit;
+    the values are then those of the bits such a device reads out (:mod:`iqpgen.noise`).
 
     Example:
         >>> import numpy as np, iqpgen
@@ -199,8 +203,12 @@ def expval(circuit: IqpCircuit, params: Any, ops: Any) -> jax.Array:
     circuit, params = _checked(circuit, params)
     n = circuit.n_qubits
     ops = _checks.check_binary_matrix("ops", ops, n_cols=n, what="operators")
+    readout = check_readout_error(readout_error, n)
     cols = jnp.where(jnp.asarray(ops) > 0, jnp.arange(n, dtype=jnp.int32), n)
-    return _expval_jit(circuit, params, support_masks(cols, n))
+    values = _expval_jit(circuit, params, support_masks(cols, n))
+    if readout is None:
+        return values
+    return values * readout_factors(readout, cols).astype(values.dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("n_samples",))

@@ -37,6 +37,7 @@ from . import _checks
 from .circuit import IqpCircuit
 from .estimator import check_variance_reduction, draw_signs, moments_from_signs
 from .exact import all_bitstrings, check_size, expval_table_of
+from .noise import check_readout_error, factor_table, readout_factors
 from .walsh import support_masks, walsh_hadamard
 
 __all__ = [
@@ -248,8 +249,10 @@ def loss_from_packed(
     path: str = "auto",
     variance_reduction: str = "none",
     sigma_weights: tuple[float, ...] | None = None,
+    readout_error: jax.Array | None = None,
 ):
-    """MMD² estimate from packed data; all keyword arguments are static. The jit-able core.
+    """MMD² estimate from packed data; the keyword arguments but ``readout_error`` are static.
+    The jit-able core.
 
     With ``mesh`` (a ``jax.sharding.Mesh`` with one axis) the circuit samples are split
     across its devices (see :mod:`iqpgen.parallel`); the result equals the one-device one.
@@ -258,7 +261,10 @@ def loss_from_packed(
     ``variance_reduction``: the estimator of each ``⟨Z_a⟩`` (see
     :func:`~iqpgen.estimator.moments_from_signs`); every choice leaves the loss unbiased.
     ``sigma_weights``: one weight per bandwidth; the loss is then ``mean_σ(w_σ MMD²_σ)``
-    instead of the plain mean.
+    instead of the plain mean. ``readout_error``: ``(n,)`` flip probabilities (validated by
+    :func:`iqpgen.noise.check_readout_error`; traced, not static); the model side is then the
+    distribution of the bits read out, each circuit sample's ``⟨Z_a⟩`` term times
+    ``Π_{i∈a}(1 − 2p_i)``.
     """
     n = circuit.n_qubits
     wires_t = tuple(range(n)) if wires is None else wires
@@ -292,6 +298,10 @@ def loss_from_packed(
         from .parallel import sharded_moments
 
         s1, s2 = sharded_moments(circuit, params, st, supps, mesh=mesh, chunk_size=chunk_size)
+    if readout_error is not None:  # scale each sample's value: s1 by c, s2 by c²
+        c = jnp.concatenate([readout_factors(readout_error, s) for s in supps])
+        c = c.astype(s1.dtype)
+        s1, s2 = c * s1, c * c * s2
     F = jnp.concatenate([data_sums(data, s) for s in supps]).astype(params.dtype)
     m = data.n_rows.astype(params.dtype)
     N = float(n_samples)
@@ -344,6 +354,7 @@ def mmd_loss(
     wires: Sequence[int] | None = None,
     chunk_size: int | None = None,
     variance_reduction: str = "none",
+    readout_error: Any = None,
 ) -> jax.Array:
     """Unbiased estimate of MMD² between the circuit's output distribution and ``data``.
 
@@ -361,6 +372,10 @@ def mmd_loss(
             ``"control+antithetic"``: how each ``⟨Z_a⟩`` is estimated from the samples (see
             :func:`iqpgen.estimator.moments_from_signs`); all unbiased, with less noise in
             the loss and its gradient where pair angles are small.
+        readout_error: a flip probability in ``[0, 0.5)`` for every qubit, or one per qubit:
+            the MMD² of the bits a device with that readout error returns (see
+            :mod:`iqpgen.noise`); training on it fits the circuit so that the device's
+            read-out distribution matches ``data``. None for none.
 
     Returns:
         A scalar; its expectation over ``key`` is the exact MMD².
@@ -387,6 +402,7 @@ def mmd_loss(
     if chunk_size is not None:
         chunk_size = _checks.check_int("chunk_size", chunk_size, minimum=1)
     variance_reduction = check_variance_reduction(circuit, variance_reduction)
+    readout = check_readout_error(readout_error, circuit.n_qubits)
     return loss_jit(
         circuit,
         params,
@@ -398,6 +414,7 @@ def mmd_loss(
         wires=None if wires is None else wires_t,
         chunk_size=chunk_size,
         variance_reduction=variance_reduction,
+        readout_error=None if readout is None else jnp.asarray(readout, jnp.float32),
     )
 
 
@@ -474,9 +491,11 @@ def exact_from_table(
     wires: tuple[int, ...] | None = None,
     unbiased: bool = True,
     sigma_weights: tuple[float, ...] | None = None,
+    readout_error: jax.Array | None = None,
 ) -> jax.Array:
-    """Exact MMD² from a :class:`DataTable`; keyword arguments are static. The jit-able,
-    differentiable core of :func:`exact`.
+    """Exact MMD² from a :class:`DataTable`; keyword arguments but ``readout_error`` (the
+    ``(n,)`` flip probabilities, traced) are static. The jit-able, differentiable core of
+    :func:`exact`.
 
     ``Σ_a π_σ(a) (⟨Z_a⟩_q − F(a)/m)²``, plus ``Σ_a π_σ(a) ((F(a)/m)² − 1)/(m − 1)`` for the
     unbiased data term (the U-statistic minus the square of the mean, written without
@@ -484,6 +503,8 @@ def exact_from_table(
     :func:`loss_from_packed`).
     """
     zq = expval_table_of(circuit, params)
+    if readout_error is not None:
+        zq = zq * factor_table(readout_error).astype(zq.dtype)
     f = data.sums.astype(zq.dtype) / data.n_rows.astype(zq.dtype)
     terms = (zq - f) ** 2
     if unbiased:
@@ -507,6 +528,7 @@ def exact(
     *,
     unbiased: bool = True,
     wires: Sequence[int] | None = None,
+    readout_error: Any = None,
 ) -> jax.Array:
     """Exact MMD² between the circuit (state vector, small n) and data, averaged over σ.
 
@@ -518,6 +540,7 @@ def exact(
     result is the expectation of :func:`mmd_loss` over its key, an unbiased estimate of MMD² to
     the distribution the data were drawn from. With ``unbiased=False`` it is MMD² to the
     empirical distribution of ``data``. ``wires``: MMD² of the marginal on those qubits, as in
+    :func:`mmd_loss`. ``readout_error``: of the bits read out with that readout error, as in
     :func:`mmd_loss`.
 
     Example:
@@ -537,8 +560,15 @@ def exact(
     sigmas = as_sigmas(sigma)
     wires_t = None if wires is None else _wires_array(circuit.n_qubits, wires)
     check_size(circuit.n_qubits, params.dtype, what="the exact MMD²")
+    readout = check_readout_error(readout_error, circuit.n_qubits)
     return exact_jit(
-        circuit, params, data_table(data), sigmas=sigmas, wires=wires_t, unbiased=bool(unbiased)
+        circuit,
+        params,
+        data_table(data),
+        sigmas=sigmas,
+        wires=wires_t,
+        unbiased=bool(unbiased),
+        readout_error=None if readout is None else jnp.asarray(readout, jnp.float32),
     )
 
 

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 
-from . import _checks, costs, exact, gates, init, mmd, train
+from . import _checks, costs, exact, gates, init, mmd, noise, train
 from ._version import __version__
 from .circuit import IqpCircuit
 from .estimator import (
@@ -24,6 +24,7 @@ from .estimator import (
     expval,
 )
 from .io import atomic_savez
+from .noise import check_readout_error
 
 __all__ = ["IqpModel", "MODEL_FORMAT", "ESTIMATORS", "choose_estimator"]
 
@@ -56,7 +57,7 @@ def _loss_function(
 ):
     """One loss function object per setting, so repeated fits reuse the compiled step."""
 
-    def loss_fn(params, key, circuit, data):
+    def loss_fn(params, key, circuit, data, readout=None):
         return mmd.loss_from_packed(
             circuit,
             params,
@@ -67,6 +68,7 @@ def _loss_function(
             n_samples=n_samples,
             variance_reduction=variance_reduction,
             sigma_weights=sigma_weights,
+            readout_error=readout,
         )
 
     return loss_fn
@@ -76,9 +78,9 @@ def _loss_function(
 def _exact_loss_function(sigmas: tuple[float, ...], sigma_weights: tuple[float, ...] | None):
     """The exact MMD² as a training loss (the key is unused: the loss has no noise)."""
 
-    def loss_fn(params, key, circuit, data):
+    def loss_fn(params, key, circuit, data, readout=None):
         return mmd.exact_from_table(
-            circuit, params, data, sigmas=sigmas, sigma_weights=sigma_weights
+            circuit, params, data, sigmas=sigmas, sigma_weights=sigma_weights, readout_error=readout
         )
 
     return loss_fn
@@ -198,6 +200,12 @@ class IqpModel(DensityMixin, BaseEstimator):
             (:func:`iqpgen.init.from_moments`), ``"normal"``, or an array of angles.
         init_scale: ``scale`` of the data init, ``shrink`` of the moments init (default 1),
             or ``std`` of the normal one (default 0.01).
+        readout_error: None, or a flip probability in ``[0, 0.5)`` for every qubit, or one per
+            qubit: the model is then the distribution of the bits a device with that readout
+            error returns (:mod:`iqpgen.noise`). Training fits the circuit so that the device's
+            read-out bits match the data; :meth:`mmd`, :meth:`score`, :meth:`expval`,
+            :meth:`probs` and :meth:`sample` (without ``device``) include the flips. The
+            exported circuit is the ideal one: the device adds its own readout error.
         random_state: int seed, JAX key or None; a seed makes ``fit`` reproducible.
         verbose: progress bar on a terminal.
 
@@ -235,6 +243,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         variance_reduction: str = "auto",
         init: Any = "data",
         init_scale: float | None = None,
+        readout_error: Any = None,
         random_state: Any = None,
         verbose: bool = True,
     ) -> None:
@@ -256,6 +265,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         self.variance_reduction = variance_reduction
         self.init = init
         self.init_scale = init_scale
+        self.readout_error = readout_error
         self.random_state = random_state
         self.verbose = verbose
 
@@ -326,6 +336,11 @@ class IqpModel(DensityMixin, BaseEstimator):
             _checks.check_number("init_scale", self.init_scale, low=0.0, low_open=False)
         if not isinstance(self.sigma, str):
             mmd.as_sigmas(self.sigma)
+
+    def _readout(self, n: int) -> jax.Array | None:
+        """``readout_error`` as float32 flip probabilities ``(n,)``, or None."""
+        p = check_readout_error(self.readout_error, n)
+        return None if p is None else jnp.asarray(p, jnp.float32)
 
     def _resolve_estimator(self, circuit: IqpCircuit, n_sigmas: int) -> str:
         if self.estimator == "exact":
@@ -416,6 +431,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         key = _checks.key_from(self.random_state)
         k_split, k_init, k_train, k_val = jax.random.split(key, 4)
         circuit = self._build_circuit(X.shape[1])
+        readout = self._readout(X.shape[1])
         n_sigmas = 3 if isinstance(self.sigma, str) else len(mmd.as_sigmas(self.sigma))
         kind = self._resolve_estimator(circuit, n_sigmas)
         fraction = self.validation_fraction
@@ -458,10 +474,10 @@ class IqpModel(DensityMixin, BaseEstimator):
         val_fn = val_args = None
         if X_val is not None:
 
-            def val_fn(params, circ, data):  # one key for every check: comparable values
-                return loss_fn(params, k_val, circ, data)
+            def val_fn(params, circ, data, readout):  # one key for every check: comparable
+                return loss_fn(params, k_val, circ, data, readout)
 
-            val_args = (circuit, prepare(X_val))
+            val_args = (circuit, prepare(X_val), readout)
         meta = {
             "estimator": kind,
             "n_qubits": circuit.n_qubits,
@@ -474,6 +490,7 @@ class IqpModel(DensityMixin, BaseEstimator):
             ),
             "n_rows": int(X.shape[0]),
             "data_sum": int(X.sum()),
+            "readout_error": None if readout is None else np.asarray(readout).tolist(),
             **self.loss_options_,
         }
         result = train.run(
@@ -482,7 +499,7 @@ class IqpModel(DensityMixin, BaseEstimator):
             optimizer,
             key=k_train,
             n_steps=int(self.max_steps),
-            args=(circuit, prepare(X)),
+            args=(circuit, prepare(X), readout),
             val_fn=val_fn,
             val_args=val_args or (),
             patience=self.patience,
@@ -534,14 +551,16 @@ class IqpModel(DensityMixin, BaseEstimator):
         self.check_fitted()
         X = self._check_X(X)
         sigmas = self.sigma_ if sigma is None else mmd.as_sigmas(sigma)
+        readout = self._readout(self.n_features_in_)
         if self.estimator_ == "exact":
-            return float(mmd.exact(self.circuit_, self.params_, X, sigmas))
+            return float(mmd.exact(self.circuit_, self.params_, X, sigmas, readout_error=readout))
         loss = mmd.loss_jit(
             self.circuit_,
             self.params_,
             mmd.pack_data(X),
             self._eval_key(random_state, 1),
             **self._loss_kwargs(tuple(sigmas)),
+            readout_error=readout,
         )
         return float(loss)
 
@@ -558,12 +577,50 @@ class IqpModel(DensityMixin, BaseEstimator):
             ops,
             key=self._eval_key(random_state, 2),
             n_samples=n_samples,
+            readout_error=self._readout(self.n_features_in_),
+        )
+
+    def verify_samples(
+        self,
+        samples: Any,
+        *,
+        sigma: Any = None,
+        n_repeats: int = 10,
+        readout_error: Any = "model",
+        random_state: Any = None,
+    ) -> Estimate:
+        """Unbiased MMD² between the model and a device's ``samples`` (± standard error): the
+        check that a device ran this circuit (:func:`iqpgen.evaluate.verify_samples`), at
+        ``sigma_`` by default, with the model's ``n_ops``, ``n_samples`` and variance
+        reduction. ``readout_error``: ``"model"`` (the model's own, None if it has none), None,
+        or a probability (or one per qubit) to compare with the read-out bits of such a device.
+        """
+        from .evaluate import verify_samples
+
+        self.check_fitted()
+        if isinstance(readout_error, str) and readout_error == "model":
+            readout_error = self.readout_error
+        opts = self._loss_kwargs(())
+        return verify_samples(
+            self.circuit_,
+            self.params_,
+            samples,
+            sigma=list(self.sigma_) if sigma is None else sigma,
+            key=self._eval_key(random_state, 4),
+            n_ops=opts["n_ops"],
+            n_samples=opts["n_samples"],
+            n_repeats=n_repeats,
+            readout_error=readout_error,
+            variance_reduction=opts["variance_reduction"],
         )
 
     def probs(self) -> np.ndarray:
-        """Exact output probabilities (up to :func:`iqpgen.exact.max_qubits`)."""
+        """Exact output probabilities (up to :func:`iqpgen.exact.max_qubits`), of the read-out
+        bits when ``readout_error`` is set."""
         self.check_fitted()
-        return np.asarray(exact.probs(self.circuit_, self.params_))
+        probs = np.asarray(exact.probs(self.circuit_, self.params_))
+        readout = self._readout(self.n_features_in_)
+        return probs if readout is None else noise.apply_to_probs(probs, np.asarray(readout))
 
     def sample(
         self,
@@ -575,9 +632,11 @@ class IqpModel(DensityMixin, BaseEstimator):
     ) -> np.ndarray:
         """Draw samples ``(n_samples, n)`` of 0/1.
 
-        Without ``device``: exact sampling from the state vector (up to 20 qubits). With
+        Without ``device``: exact sampling from the state vector (up to
+        :func:`iqpgen.exact.max_qubits`), with the bits flipped as ``readout_error`` says. With
         ``device`` (a PennyLane device name or object, e.g. ``"lightning.qubit"`` or a hardware
-        plugin's device): samples from the exported circuit run there.
+        plugin's device): samples from the exported circuit run there, with the device's own
+        noise only.
         """
         self.check_fitted()
         n_samples = _checks.check_int("n_samples", n_samples, minimum=1)
@@ -590,11 +649,12 @@ class IqpModel(DensityMixin, BaseEstimator):
                     "hardware is for: use model.sample(n, device=...) with a PennyLane device, or "
                     "export with model.to_pennylane() / model.to_qasm()."
                 )
-            return np.asarray(
-                exact.sample(
-                    self.circuit_, self.params_, n_samples, key=self._eval_key(random_state, 3)
-                )
-            )
+            key = self._eval_key(random_state, 3)
+            bits = np.asarray(exact.sample(self.circuit_, self.params_, n_samples, key=key))
+            readout = self._readout(self.n_features_in_)
+            if readout is None:
+                return bits
+            return noise.flip_bits(bits, np.asarray(readout), key=jax.random.fold_in(key, 1))
         seed = random_state if isinstance(random_state, int | np.integer) else None
         node = self.qnode(device=device, shots=n_samples, seed=seed, **device_kwargs)
         return np.asarray(node(), dtype=np.uint8)
@@ -633,6 +693,8 @@ class IqpModel(DensityMixin, BaseEstimator):
         )
         if params["gates"] is not None:
             params["gates"] = "circuit"
+        if params["readout_error"] is not None:
+            params["readout_error"] = np.asarray(params["readout_error"], np.float64).tolist()
         meta = {
             "kind": _KIND,
             "format": MODEL_FORMAT,

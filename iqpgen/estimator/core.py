@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from .. import _checks
 from ..circuit import IqpCircuit
 from ..costs import choose_path
+from ..noise import check_readout_error, readout_factors
 from ..walsh import MAX_TABLE_QUBITS, phase_table, sample_indices, support_masks, table_phases
 from .generic import generic_phases
 from .pairwise import dense_ops, pair_terms, pairwise_phases, support_sums
@@ -242,8 +243,9 @@ def _expval_jit(circuit, params, supp, key, n_samples, chunk_size, path, varianc
     return estimate_from_moments(s1, s2, n_samples)
 
 
-def _expval(circuit, params, ops, key, n_samples, chunk_size, path, vr) -> Estimate:
+def _expval(circuit, params, ops, key, n_samples, chunk_size, path, vr, readout_error) -> Estimate:
     circuit = _checks.check_circuit(circuit)
+    readout = check_readout_error(readout_error, circuit.n_qubits)
     vr = check_variance_reduction(circuit, vr)
     params = _checks.check_params(circuit, params)
     key = _checks.check_key(key)
@@ -255,7 +257,11 @@ def _expval(circuit, params, ops, key, n_samples, chunk_size, path, vr) -> Estim
         supp = traced_supports(ops, circuit.n_qubits)
     else:
         supp = supports_from_ops(ops, circuit.n_qubits)
-    return _expval_jit(circuit, params, supp, key, n_samples, chunk_size, path, vr)
+    est = _expval_jit(circuit, params, supp, key, n_samples, chunk_size, path, vr)
+    if readout is None:
+        return est
+    c = readout_factors(readout, supp).astype(est.mean.dtype)
+    return Estimate(c * est.mean, c * est.stderr)
 
 
 def expval(
@@ -267,6 +273,7 @@ def expval(
     n_samples: int = 1000,
     chunk_size: int | None = None,
     variance_reduction: str = "none",
+    readout_error: Any = None,
 ) -> Estimate:
     """Unbiased Monte Carlo estimate of ``⟨Z_a⟩`` for every row ``a`` of ``ops``.
 
@@ -282,6 +289,9 @@ def expval(
         variance_reduction: ``"none"``, ``"control"``, ``"antithetic"`` or
             ``"control+antithetic"`` (see :func:`moments_from_signs`): the same mean, a
             smaller standard error where pair angles are small beside single-qubit ones.
+        readout_error: a flip probability in ``[0, 0.5)`` for every qubit, or one per qubit:
+            estimate ``⟨Z_a⟩`` of the bits such a device reads out, ``Π_{i∈a}(1 − 2p_i)`` times
+            the circuit's (exact factor, :mod:`iqpgen.noise`); None for none.
 
     Returns:
         :class:`Estimate` with ``mean`` and ``stderr`` of shape ``(n_ops,)``.
@@ -294,7 +304,9 @@ def expval(
         >>> est.mean.shape
         (2,)
     """
-    return _expval(circuit, params, ops, key, n_samples, chunk_size, "auto", variance_reduction)
+    return _expval(
+        circuit, params, ops, key, n_samples, chunk_size, "auto", variance_reduction, readout_error
+    )
 
 
 def expval_pairwise(
@@ -306,6 +318,7 @@ def expval_pairwise(
     n_samples: int = 1000,
     chunk_size: int | None = None,
     variance_reduction: str = "none",
+    readout_error: Any = None,
 ) -> Estimate:
     """:func:`expval` forced onto the pairwise path (generators of weight ≤ 2 only).
 
@@ -316,7 +329,17 @@ def expval_pairwise(
         ...                        key=jax.random.key(1)).mean.shape
         (1,)
     """
-    return _expval(circuit, params, ops, key, n_samples, chunk_size, "pairwise", variance_reduction)
+    return _expval(
+        circuit,
+        params,
+        ops,
+        key,
+        n_samples,
+        chunk_size,
+        "pairwise",
+        variance_reduction,
+        readout_error,
+    )
 
 
 def expval_generic(
@@ -328,6 +351,7 @@ def expval_generic(
     n_samples: int = 1000,
     chunk_size: int | None = None,
     variance_reduction: str = "none",
+    readout_error: Any = None,
 ) -> Estimate:
     """:func:`expval` on the generic path (any generator weight).
 
@@ -338,7 +362,17 @@ def expval_generic(
         ...                       key=jax.random.key(1)).mean.shape
         (1,)
     """
-    return _expval(circuit, params, ops, key, n_samples, chunk_size, "generic", variance_reduction)
+    return _expval(
+        circuit,
+        params,
+        ops,
+        key,
+        n_samples,
+        chunk_size,
+        "generic",
+        variance_reduction,
+        readout_error,
+    )
 
 
 def expval_phase_table(
@@ -350,6 +384,7 @@ def expval_phase_table(
     n_samples: int = 1000,
     chunk_size: int | None = None,
     variance_reduction: str = "none",
+    readout_error: Any = None,
 ) -> Estimate:
     """:func:`expval` through the phase table (any generator weight, up to 30 qubits).
 
@@ -365,4 +400,6 @@ def expval_phase_table(
         ...                           key=jax.random.key(1)).mean.shape
         (1,)
     """
-    return _expval(circuit, params, ops, key, n_samples, chunk_size, "table", variance_reduction)
+    return _expval(
+        circuit, params, ops, key, n_samples, chunk_size, "table", variance_reduction, readout_error
+    )

@@ -11,6 +11,8 @@ cheapest unbiased route that model offers:
   expectation values;
 * anything else: its samples.
 
+:func:`verify_samples` checks a device's samples against the circuit they should follow.
+
 Plots use matplotlib's object-oriented API (``matplotlib.figure.Figure``, no pyplot and no
 global backend change); matplotlib is imported when a plot is made.
 """
@@ -21,9 +23,11 @@ from .mmd_sigma import mmd_vs_sigma
 from .moments import correlations, model_moments
 from .paper import PAPER_N_CHUNKS, paper_bandwidths, paper_mmd, random_rows
 from .plots import plot_correlations, plot_loss, plot_mmd_vs_sigma
+from .verify import verify_samples
 
 __all__ = [
     "mmd_vs_sigma",
+    "verify_samples",
     "paper_mmd",
     "paper_bandwidths",
     "random_rows",

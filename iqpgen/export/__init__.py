@@ -18,5 +18,18 @@ PennyLane is imported only when a function here that needs it is called.
 from .counts import Resources, resources
 from .pennylane import qnode, to_pennylane
 from .qasm import to_qasm
+from .qiskit import AerRun, Routing, routing, sample_aer, to_qiskit, transpile
 
-__all__ = ["Resources", "qnode", "resources", "to_pennylane", "to_qasm"]
+__all__ = [
+    "Resources",
+    "qnode",
+    "resources",
+    "to_pennylane",
+    "to_qasm",
+    "to_qiskit",
+    "transpile",
+    "routing",
+    "Routing",
+    "sample_aer",
+    "AerRun",
+]

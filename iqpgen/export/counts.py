@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -30,6 +31,10 @@ class Resources(NamedTuple):
         n_layers: number of layers, or ``None``.
         layered_depth: depth of the decomposed sequence with the (commuting) diagonal gates
             reordered layer by layer, or ``None``.
+        n_swaps: with ``backend``, the SWAPs that routing for it inserted
+            (:func:`iqpgen.export.routing`); ``None`` otherwise.
+        routed_two_qubit: with ``backend``, the two-qubit gates after routing and compiling.
+        routed_two_qubit_depth: with ``backend``, the two-qubit depth after routing.
     """
 
     counts: dict[str, int]
@@ -39,6 +44,9 @@ class Resources(NamedTuple):
     layer_of: np.ndarray | None = None
     n_layers: int | None = None
     layered_depth: int | None = None
+    n_swaps: int | None = None
+    routed_two_qubit: int | None = None
+    routed_two_qubit_depth: int | None = None
 
 
 def _depth(n: int, rows: list[list[int]], weights: list[int], spin_sym: bool) -> int:
@@ -84,7 +92,14 @@ def _first_fit_layers(rows: list[list[int]], weights: list[int], n: int) -> np.n
     return layer
 
 
-def resources(circuit: IqpCircuit, *, diagonal_layers: bool = False) -> Resources:
+def resources(
+    circuit: IqpCircuit,
+    *,
+    diagonal_layers: bool = False,
+    backend: Any = None,
+    initial_layout: Sequence[int] | None = None,
+    seed: int = 0,
+) -> Resources:
     """Gate counts and depth of the circuit decomposed to h, rz and cx, as :func:`to_qasm`.
 
     A generator of weight ``w`` costs one ``rz`` and ``2(w - 1)`` ``cx``; the two Hadamard
@@ -105,6 +120,12 @@ def resources(circuit: IqpCircuit, *, diagonal_layers: bool = False) -> Resource
     Both take a time about linear in the number of generators (about 2 s for 1,000 qubits
     with all 500,500 generators of weight 1 and 2).
 
+    With ``backend`` (a Qiskit backend, a ``CouplingMap`` or a list of qubit pairs; needs
+    Qiskit) the circuit is also routed and compiled for it by :func:`iqpgen.export.routing`,
+    with ``initial_layout`` and ``seed`` as there and an angle of 0.5 on every gate (routing
+    does not depend on the angles; the value only keeps any gate from cancelling), and the
+    SWAPs inserted, the two-qubit gates and the two-qubit depth are reported.
+
     Args:
         circuit: the circuit structure (parameters do not change the resources).
         diagonal_layers: also compute the layer schedule and its depth.
@@ -114,7 +135,7 @@ def resources(circuit: IqpCircuit, *, diagonal_layers: bool = False) -> Resource
 
     Raises:
         TypeError: ``circuit`` is not an :class:`~iqpgen.IqpCircuit` or ``diagonal_layers``
-            not a bool.
+            not a bool; the errors of :func:`iqpgen.export.routing` with ``backend``.
 
     Example:
         >>> import iqpgen
@@ -142,6 +163,21 @@ def resources(circuit: IqpCircuit, *, diagonal_layers: bool = False) -> Resource
     out = Resources(
         counts=counts, n_gates=sum(counts.values()), n_two_qubit=counts["cx"], depth=depth
     )
+    if backend is not None:
+        from .qiskit import routing
+
+        routed = routing(
+            circuit,
+            np.full(circuit.n_params, 0.5),
+            backend,
+            initial_layout=initial_layout,
+            seed=seed,
+        )
+        out = out._replace(
+            n_swaps=routed.n_swaps,
+            routed_two_qubit=routed.n_two_qubit,
+            routed_two_qubit_depth=routed.two_qubit_depth,
+        )
     if not diagonal_layers:
         return out
     layer_of = _first_fit_layers(rows, weights, n)
