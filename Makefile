@@ -3,7 +3,7 @@ PYTHON ?= python3
 .PHONY: install test lint demo docs
 
 install:
-	$(PYTHON) -m pip install --quiet -e ".[test,docs]"
+	$(PYTHON) -m pip install --quiet -e ".[test,docs,hardware]"
 
 lint:
 	$(PYTHON) -m ruff check --no-cache iqpgen tests examples benchmarks

@@ -7,6 +7,7 @@ generators that share parameter ``k``. Pass the result to :class:`iqpgen.IqpCirc
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -18,6 +19,8 @@ __all__ = [
     "local",
     "local_circuit",
     "graph",
+    "coupling_graph",
+    "coupling_edges",
     "lattice",
     "lattice_edges",
     "from_covariance",
@@ -84,13 +87,84 @@ def _node_index(G: Any) -> dict[Any, int]:
     return {v: i for i, v in enumerate(nodes)}
 
 
+def coupling_edges(backend: Any) -> list[tuple[int, int]]:
+    """The undirected physical qubit pairs ``(a, b)``, ``a < b``, of a backend or coupling map,
+    sorted: a Qiskit ``BackendV2``, a ``CouplingMap`` or a sequence of pairs.
+
+    Raises:
+        TypeError: ``backend`` is none of these.
+
+    Example:
+        >>> iqpgen.gates.coupling_edges([(1, 0), (0, 1), (1, 2)])
+        [(0, 1), (1, 2)]
+    """
+    cmap = getattr(backend, "coupling_map", backend)
+    if cmap is None:
+        raise TypeError("the backend has no coupling map (all-to-all); nothing to route.")
+    if hasattr(cmap, "get_edges"):
+        pairs = [tuple(e) for e in cmap.get_edges()]
+    elif isinstance(cmap, Sequence) and not isinstance(cmap, str | bytes):
+        pairs = list(cmap)
+    else:
+        raise TypeError(
+            "backend must be a Qiskit backend (e.g. a fake IBM device from "
+            "qiskit_ibm_runtime.fake_provider), a qiskit CouplingMap or a list of qubit pairs, "
+            f"got {type(backend).__name__}."
+        )
+    out = set()
+    for e in pairs:
+        if len(e) != 2 or not all(isinstance(q, int | np.integer) and q >= 0 for q in e):
+            raise TypeError(f"a coupling map's pairs must be two qubit indices >= 0, got {e!r}.")
+        a, b = int(e[0]), int(e[1])
+        if a != b:
+            out.add((min(a, b), max(a, b)))
+    return sorted(out)
+
+
+def coupling_graph(backend: Any, qubits: Any = None) -> Any:
+    """A device's qubit connectivity as a networkx graph on nodes ``0..k-1``.
+
+    ``backend``: a Qiskit backend (its ``coupling_map``), a Qiskit ``CouplingMap`` or a list
+    of physical qubit pairs (directions are merged). ``qubits``: the physical qubits to keep,
+    node ``i`` being ``qubits[i]``; default all of them, node ``i`` physical qubit ``i``. A
+    circuit built on it with :func:`graph` and transpiled with
+    ``initial_layout=qubits`` (:func:`iqpgen.export.transpile`) needs no SWAP.
+
+    Example:
+        >>> G = iqpgen.gates.coupling_graph([(0, 1), (1, 2), (2, 3)], qubits=[3, 2, 1])
+        >>> sorted(G.edges)
+        [(0, 1), (1, 2)]
+    """
+    import networkx as nx
+
+    edges = coupling_edges(backend)
+    size = max(getattr(backend, "num_qubits", 0) or 0, 1 + max((b for _, b in edges), default=-1))
+    if qubits is None:
+        qubits = list(range(size))
+    if isinstance(qubits, str | bytes) or not hasattr(qubits, "__len__"):
+        raise TypeError(f"qubits must be a list of physical qubit indices, got {qubits!r}.")
+    qubits = [_checks.check_int("qubits", q, minimum=0) for q in np.asarray(qubits).ravel()]
+    if not qubits or len(set(qubits)) != len(qubits) or max(qubits) >= size:
+        raise ValueError(
+            f"qubits must be distinct physical qubits in range({size}), at least one, got "
+            f"{qubits!r}."
+        )
+    index = {q: i for i, q in enumerate(qubits)}
+    G = nx.Graph()
+    G.add_nodes_from(range(len(qubits)))
+    G.add_edges_from((index[a], index[b]) for a, b in edges if a in index and b in index)
+    return G
+
+
 def graph(G: Any, distance: int = 1, max_weight: int = 2) -> Pattern:
     """Gates on a graph's neighbourhoods.
 
-    One single-qubit gate per node, then one gate per set of 2..``max_weight`` nodes that lie
-    pairwise within ``distance`` hops of each other (for ``max_weight=2``: the edges of the
-    graph's ``distance``-th power). Nodes ``0..n-1`` are qubits ``0..n-1``; other node labels
-    are numbered in ``G.nodes`` order.
+    ``G``: a networkx graph, or a device's connectivity (a Qiskit backend, a ``CouplingMap``
+    or a list of qubit pairs; :func:`coupling_graph` of all its qubits), so that a model
+    trains on the device's native pairs. One single-qubit gate per node, then one gate per set
+    of 2..``max_weight`` nodes that lie pairwise within ``distance`` hops of each other (for
+    ``max_weight=2``: the edges of the graph's ``distance``-th power). Nodes ``0..n-1`` are
+    qubits ``0..n-1``; other node labels are numbered in ``G.nodes`` order.
 
     Example:
         >>> import networkx as nx
@@ -100,7 +174,13 @@ def graph(G: Any, distance: int = 1, max_weight: int = 2) -> Pattern:
     import networkx as nx
 
     if not isinstance(G, nx.Graph):
-        raise TypeError(f"G must be a networkx graph, got {type(G).__name__}.")
+        if hasattr(G, "coupling_map") or hasattr(G, "get_edges") or isinstance(G, list):
+            G = coupling_graph(G)
+        else:
+            raise TypeError(
+                "G must be a networkx graph or a device's coupling map (a Qiskit backend, a "
+                f"CouplingMap or a list of qubit pairs), got {type(G).__name__}."
+            )
     if G.number_of_nodes() == 0:
         raise ValueError("G has no nodes.")
     distance = _checks.check_int("distance", distance, minimum=1)

@@ -25,9 +25,10 @@ import numpy as np
 
 from .. import _checks
 from ..circuit import IqpCircuit
+from ..gates import coupling_edges
 from .sequence import concrete_params, generator_rows, ghz_pairs
 
-__all__ = ["AerRun", "Routing", "coupling_edges", "routing", "sample_aer", "to_qiskit", "transpile"]
+__all__ = ["AerRun", "Routing", "routing", "sample_aer", "to_qiskit", "transpile"]
 
 #: Gate set of a bare coupling map (no backend): that of :func:`iqpgen.export.to_qasm`.
 COUPLING_MAP_BASIS = ("h", "rz", "cx")
@@ -41,41 +42,6 @@ def _require(module: str) -> Any:
             f"{module} is not installed; install the hardware extras with "
             '`pip install "iqpgen[hardware]"` (qiskit, qiskit-aer, qiskit-ibm-runtime).'
         ) from err
-
-
-def coupling_edges(backend: Any) -> list[tuple[int, int]]:
-    """The undirected physical qubit pairs ``(a, b)``, ``a < b``, of a backend or coupling map,
-    sorted: a Qiskit ``BackendV2``, a ``CouplingMap`` or a sequence of pairs.
-
-    Raises:
-        TypeError: ``backend`` is none of these.
-
-    Example:
-        >>> from iqpgen.export.qiskit import coupling_edges
-        >>> coupling_edges([(1, 0), (0, 1), (1, 2)])
-        [(0, 1), (1, 2)]
-    """
-    cmap = getattr(backend, "coupling_map", backend)
-    if cmap is None:
-        raise TypeError("the backend has no coupling map (all-to-all); nothing to route.")
-    if hasattr(cmap, "get_edges"):
-        pairs = [tuple(e) for e in cmap.get_edges()]
-    elif isinstance(cmap, Sequence) and not isinstance(cmap, str | bytes):
-        pairs = list(cmap)
-    else:
-        raise TypeError(
-            "backend must be a Qiskit backend (e.g. a fake IBM device from "
-            "qiskit_ibm_runtime.fake_provider), a qiskit CouplingMap or a list of qubit pairs, "
-            f"got {type(backend).__name__}."
-        )
-    out = set()
-    for e in pairs:
-        if len(e) != 2 or not all(isinstance(q, int | np.integer) and q >= 0 for q in e):
-            raise TypeError(f"a coupling map's pairs must be two qubit indices >= 0, got {e!r}.")
-        a, b = int(e[0]), int(e[1])
-        if a != b:
-            out.add((min(a, b), max(a, b)))
-    return sorted(out)
 
 
 def to_qiskit(circuit: IqpCircuit, params: Any, *, measure: bool = True) -> Any:
