@@ -24,6 +24,7 @@ EXAMPLES = {
     "dwave": ["dwave.py"],
     "scale_free": ["scale_free.py"],
     "deploy": ["deploy.py"],
+    "hardware": ["hardware.py"],
     "paper-8blobs": ["paper.py", "8blobs"],
     "paper-ising": ["paper.py", "ising"],
 }
@@ -130,3 +131,23 @@ def test_deploy_example(runs):
     model = iqpgen.IqpModel.load(out / "model.npz")
     assert model.n_features_in_ == 10
     assert (out / "model.qasm").read_text().startswith("OPENQASM 2.0;")
+
+
+def test_hardware_example(runs):
+    """Native pairs route with zero SWAPs; ideal Aer samples pass verify_samples, the device's
+    noise is flagged, and modelling its readout error brings the value down."""
+    pytest.importorskip("qiskit_aer", reason='pip install "iqpgen[hardware]"')
+    text, out = _check_run(runs, "hardware")
+    assert "routed on fake_sherbrooke: 0 SWAPs" in text
+    res = json.loads((out / "results.json").read_text())
+    assert res["routing"]["native"]["n_swaps"] == 0
+    assert res["routing"]["all_to_all"]["n_swaps"] > 0
+    rows = res["verify"]
+    labels = [r["samples"] for r in rows]
+    mean = {i: np.array(r["mean"]) for i, r in enumerate(rows)}
+    err = {i: np.array(r["stderr"]) for i, r in enumerate(rows)}
+    ideal, noisy = labels.index("Aer ideal"), labels.index("Aer device noise")
+    assert np.all(np.abs(mean[ideal]) < 4 * err[ideal])
+    assert np.all(mean[noisy] > 4 * err[noisy])
+    assert "readout error modelled" in labels[noisy + 1]
+    assert np.all(mean[noisy + 1] < mean[noisy] / 2)

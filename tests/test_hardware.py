@@ -19,7 +19,6 @@ qiskit = pytest.importorskip("qiskit", reason='pip install "iqpgen[hardware]"')
 pytest.importorskip("qiskit_aer")
 fake_provider = pytest.importorskip("qiskit_ibm_runtime.fake_provider")
 from qiskit.quantum_info import Statevector  # noqa: E402
-
 from test_export import exact_probs, random_params, tied_circuit  # noqa: E402
 
 
@@ -117,6 +116,13 @@ def test_sample_aer_ideal_noisy_and_verified(manila):
     fixed = verify_samples(c, theta, noisy.samples, sigma=1.0, key=key, readout_error=p)
     assert fixed.mean < bad.mean / 2
 
+    read = export.sample_aer(c, theta, 4000, backend=manila, noise="readout", seed=1)
+    assert read.noise == "readout errors of fake_manila"
+    flagged = verify_samples(c, theta, read.samples, sigma=1.0, key=key)
+    assert flagged.mean > 4 * flagged.stderr
+    passed = verify_samples(c, theta, read.samples, sigma=1.0, key=key, readout_error=p)
+    assert abs(passed.mean) < 4 * passed.stderr
+
     mps = export.sample_aer(c, theta, 200, method="matrix_product_state", seed=1)
     assert mps.method == "matrix_product_state" and 1 <= mps.max_bond_dimension <= 4
     assert mps.truncation == {"threshold": 1e-16, "max_bond_dimension": None}
@@ -138,6 +144,8 @@ def test_bad_input(manila):
         export.transpile(small, np.zeros(6), manila, optimization_level=4)
     with pytest.raises(ValueError, match="noise=True needs a Qiskit backend"):
         export.sample_aer(small, np.zeros(6), 10, backend=[(0, 1), (1, 2)], noise=True)
+    with pytest.raises(ValueError, match="noise must be True, False or 'readout'"):
+        export.sample_aer(small, np.zeros(6), 10, backend=manila, noise="gates")
     with pytest.raises(ValueError, match="method must be one of"):
         export.sample_aer(small, np.zeros(6), 10, method="tensor_magic")
     with pytest.raises(ValueError, match="shots"):

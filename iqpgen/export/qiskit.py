@@ -259,9 +259,10 @@ class AerRun(NamedTuple):
         seconds: wall time of the simulation (transpiling excluded).
         method: the simulation method Aer used (``"statevector"``, ``"density_matrix"``,
             ``"matrix_product_state"``, …).
-        noise: ``"ideal"`` or the name of the backend whose noise model was applied.
-        max_bond_dimension: for ``"matrix_product_state"``, the largest bond dimension the
-            state reached; None for the other methods.
+        noise: ``"ideal"``, the name of the backend whose noise model was applied, or
+            ``"readout errors of "`` and that name.
+        max_bond_dimension: for an ideal ``"matrix_product_state"`` run, the largest bond
+            dimension the state reached; None otherwise.
         truncation: for ``"matrix_product_state"``, Aer's truncation settings
             (``threshold``: Schmidt coefficients below it are dropped; ``max_bond_dimension``:
             the cap, None for none); None for the other methods.
@@ -284,7 +285,7 @@ def sample_aer(
     shots: int,
     *,
     backend: Any = None,
-    noise: bool = False,
+    noise: bool | str = False,
     method: str = "automatic",
     initial_layout: Sequence[int] | None = None,
     seed: int = 0,
@@ -294,12 +295,15 @@ def sample_aer(
     """Sample the circuit with Qiskit Aer, ideal or with a device's noise model.
 
     Without ``backend`` the circuit of :func:`to_qiskit` runs as it is. With one it is first
-    compiled by :func:`transpile` (``initial_layout``, ``optimization_level``, ``seed``), and
-    with ``noise=True`` (a ``BackendV2`` only) it runs under the noise model Aer builds from
-    the backend's calibrations (gate errors, thermal relaxation and readout errors).
-    ``method="matrix_product_state"`` simulates beyond state-vector sizes; its run reports
-    the largest bond dimension reached and the truncation settings (``max_bond_dimension``
-    caps the bond dimension, an approximation).
+    compiled by :func:`transpile` (``initial_layout``, ``optimization_level``, ``seed``).
+    With ``noise=True`` (a ``BackendV2`` only) it runs under the noise model Aer builds from
+    the backend's calibrations (gate errors, thermal relaxation and readout errors); Aer then
+    simulates shot by shot, which at a few dozen qubits and beyond takes long.
+    ``noise="readout"`` keeps only the backend's readout errors, which Aer applies to the
+    sampled bits, so it costs no more than an ideal run at any size.
+    ``method="matrix_product_state"`` simulates beyond state-vector sizes; an ideal run
+    reports the largest bond dimension reached (not reported under noise), and the truncation
+    settings (``max_bond_dimension`` caps the bond dimension, an approximation).
 
     Returns:
         :class:`AerRun`.
@@ -318,8 +322,8 @@ def sample_aer(
     """
     shots = _checks.check_int("shots", shots, minimum=1)
     seed = _checks.check_int("seed", seed, minimum=0)
-    if not isinstance(noise, bool | np.bool_):
-        raise TypeError(f"noise must be True or False, got {noise!r}.")
+    if not (isinstance(noise, bool | np.bool_) or noise == "readout"):
+        raise ValueError(f"noise must be True, False or 'readout', got {noise!r}.")
     if not isinstance(method, str):
         raise TypeError(f"method must be an Aer simulation method name, got {method!r}.")
     if max_bond_dimension is not None:
@@ -331,8 +335,8 @@ def sample_aer(
         )
     if noise and not hasattr(backend, "target"):
         raise ValueError(
-            "noise=True needs a Qiskit backend with calibrations (e.g. a fake IBM device), "
-            f"got {type(backend).__name__}."
+            f"noise={noise!r} needs a Qiskit backend with calibrations (e.g. a fake IBM "
+            f"device), got {type(backend).__name__}."
         )
     if backend is None:
         qc = to_qiskit(circuit, params)
@@ -348,12 +352,18 @@ def sample_aer(
     options: dict[str, Any] = {"method": method}
     mps = method == "matrix_product_state"
     if mps:
-        options["mps_log_data"] = True
+        options["mps_log_data"] = not noise  # Aer's log is unreadable under a noise model
         if max_bond_dimension is not None:
             options["matrix_product_state_max_bond_dimension"] = max_bond_dimension
-    sim = (
-        aer.AerSimulator.from_backend(backend, **options) if noise else aer.AerSimulator(**options)
-    )
+    if noise == "readout":
+        model = _require("qiskit_aer.noise").NoiseModel.from_backend(
+            backend, gate_error=False, thermal_relaxation=False
+        )
+        sim = aer.AerSimulator(noise_model=model, **options)
+    elif noise:
+        sim = aer.AerSimulator.from_backend(backend, **options)
+    else:
+        sim = aer.AerSimulator(**options)
     t0 = time.perf_counter()
     result = sim.run(qc, shots=shots, memory=True, seed_simulator=seed).result()
     seconds = time.perf_counter() - t0
@@ -368,7 +378,7 @@ def sample_aer(
     bond = truncation = None
     if used == "matrix_product_state":
         dims = [int(d) for m in _BOND.findall(str(meta.get("MPS_log_data", ""))) for d in m.split()]
-        bond = max(dims, default=1)
+        bond = max(dims) if dims else None
         truncation = {
             "threshold": float(meta.get("matrix_product_state_truncation_threshold", 1e-16)),
             "max_bond_dimension": max_bond_dimension,
@@ -377,7 +387,8 @@ def sample_aer(
         samples=samples,
         seconds=seconds,
         method=used,
-        noise=backend.name if noise else "ideal",
+        noise=("readout errors of " if noise == "readout" else "")
+        + (backend.name if noise else "ideal"),
         max_bond_dimension=bond,
         truncation=truncation,
     )
