@@ -51,6 +51,7 @@ API_MODULES = [
     "iqpgen.exact",
     "iqpgen.bitflip",
     "iqpgen.mmd",
+    "iqpgen.noise",
     "iqpgen.init",
     "iqpgen.train",
     "iqpgen.model",

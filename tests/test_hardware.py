@@ -76,6 +76,9 @@ def test_native_pairs_route_with_zero_swaps():
     res = export.resources(model.circuit_, backend=device, initial_layout=subset)
     assert (res.n_swaps, res.routed_two_qubit) == (0, r.n_two_qubit)
     assert res.routed_two_qubit_depth == r.two_qubit_depth > 0
+    # The commuting pair gates go out layer by layer: two native gates per layer at most.
+    layers = export.resources(model.circuit_, diagonal_layers=True).n_layers
+    assert r.two_qubit_depth <= 2 * layers < 2 * G.number_of_edges()
 
     line = [(i, i + 1) for i in range(5)]
     dense = iqpgen.IqpCircuit(6, gates.local(6, 2))

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _checks
 from ..circuit import IqpCircuit
-from .sequence import ghz_pairs
+from .sequence import first_fit_layers, ghz_pairs
 
 __all__ = ["Resources", "resources"]
 
@@ -72,24 +72,6 @@ def _depth(n: int, rows: list[list[int]], weights: list[int], spin_sym: bool) ->
             for a, b in zip(qs[-2::-1], qs[:0:-1], strict=True):
                 level[a] = level[b] = max(level[a], level[b]) + 1
     return max(level) + 1  # final Hadamard layer
-
-
-def _first_fit_layers(rows: list[list[int]], weights: list[int], n: int) -> np.ndarray:
-    """Greedy colouring: heaviest generators first, each into the lowest layer free on its
-    qubits. Layers used by each qubit are kept as bits of a Python int."""
-    used = [0] * n
-    layer = np.empty(len(rows), dtype=np.int64)
-    order = np.argsort(-np.asarray(weights), kind="stable").tolist()
-    for g in order:
-        qs = rows[g][: weights[g]]
-        busy = 0
-        for q in qs:
-            busy |= used[q]
-        free = ~busy & (busy + 1)  # lowest zero bit of busy
-        for q in qs:
-            used[q] |= free
-        layer[g] = free.bit_length() - 1
-    return layer
 
 
 def resources(
@@ -180,7 +162,7 @@ def resources(
         )
     if not diagonal_layers:
         return out
-    layer_of = _first_fit_layers(rows, weights, n)
+    layer_of = first_fit_layers(rows, weights, n)
     order = np.argsort(layer_of, kind="stable")
     layered = _depth(
         n, [rows[i] for i in order.tolist()], weights_arr[order].tolist(), circuit.spin_sym

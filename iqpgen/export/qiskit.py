@@ -26,7 +26,7 @@ import numpy as np
 from .. import _checks
 from ..circuit import IqpCircuit
 from ..gates import coupling_edges
-from .sequence import concrete_params, generator_rows, ghz_pairs
+from .sequence import concrete_params, generator_rows, ghz_pairs, layered_rows
 
 __all__ = ["AerRun", "Routing", "routing", "sample_aer", "to_qiskit", "transpile"]
 
@@ -44,14 +44,20 @@ def _require(module: str) -> Any:
         ) from err
 
 
-def to_qiskit(circuit: IqpCircuit, params: Any, *, measure: bool = True) -> Any:
+def to_qiskit(
+    circuit: IqpCircuit, params: Any, *, measure: bool = True, layered: bool = True
+) -> Any:
     """The circuit as a ``qiskit.QuantumCircuit`` on ``n_qubits`` qubits.
 
     Qubit ``i`` is Qiskit qubit ``i``; with ``measure``, it is measured into classical bit
     ``i`` (Qiskit writes bit strings with bit 0 last, and :func:`sample_aer` returns column
     ``i`` for qubit ``i``). A generator of weight 1 is ``rz(2θ)``, of weight 2 ``rzz(2θ)``,
     heavier ones the CNOT ladder of :func:`iqpgen.export.to_qasm`; ``spin_sym`` prepares the
-    GHZ state with ``h`` and a tree of ``cx``. Without measurements its
+    GHZ state with ``h`` and a tree of ``cx``. With ``layered`` (the default) the diagonal
+    gates, which commute, are written layer by layer, generators that share no qubit
+    together (the order of :func:`iqpgen.export.resources` with ``diagonal_layers=True``), so
+    that the compiled circuit runs them in parallel; otherwise in the order of
+    ``circuit.generators``. Without measurements its
     ``qiskit.quantum_info.Statevector`` has the probabilities of
     :func:`iqpgen.exact.probs` (in Qiskit's order, qubit 0 the least significant bit).
 
@@ -68,8 +74,9 @@ def to_qiskit(circuit: IqpCircuit, params: Any, *, measure: bool = True) -> Any:
     """
     circuit = _checks.check_circuit(circuit)
     theta = concrete_params(circuit, params)
-    if not isinstance(measure, bool | np.bool_):
-        raise TypeError(f"measure must be True or False, got {measure!r}.")
+    for name, flag in (("measure", measure), ("layered", layered)):
+        if not isinstance(flag, bool | np.bool_):
+            raise TypeError(f"{name} must be True or False, got {flag!r}.")
     qiskit = _require("qiskit")
     n = circuit.n_qubits
     qc = qiskit.QuantumCircuit(n, n if measure else 0, name="iqp")
@@ -78,7 +85,7 @@ def to_qiskit(circuit: IqpCircuit, params: Any, *, measure: bool = True) -> Any:
         for a, b in ghz_pairs(n):
             qc.cx(a, b)
     qc.h(range(n))
-    for k, gen in generator_rows(circuit):
+    for k, gen in layered_rows(circuit) if layered else generator_rows(circuit):
         angle = float(2.0 * theta[k])
         if len(gen) == 1:
             qc.rz(angle, gen[0])

@@ -74,3 +74,30 @@ def generator_rows(circuit: IqpCircuit) -> list[tuple[int, list[int]]]:
     rows = np.asarray(circuit.generators).tolist()
     gate_of = np.asarray(circuit.gate_of).tolist()
     return [(k, row[:w]) for k, row, w in zip(gate_of, rows, weights, strict=True)]
+
+
+def first_fit_layers(rows: list[list[int]], weights: list[int], n: int) -> np.ndarray:
+    """Greedy colouring: heaviest generators first, each into the lowest layer free on its
+    qubits. Layers used by each qubit are kept as bits of a Python int."""
+    used = [0] * n
+    layer = np.empty(len(rows), dtype=np.int64)
+    order = np.argsort(-np.asarray(weights), kind="stable").tolist()
+    for g in order:
+        qs = rows[g][: weights[g]]
+        busy = 0
+        for q in qs:
+            busy |= used[q]
+        free = ~busy & (busy + 1)  # lowest zero bit of busy
+        for q in qs:
+            used[q] |= free
+        layer[g] = free.bit_length() - 1
+    return layer
+
+
+def layered_rows(circuit: IqpCircuit) -> list[tuple[int, list[int]]]:
+    """:func:`generator_rows` reordered layer by layer (:func:`first_fit_layers`): the diagonal
+    gates commute, so the distribution is unchanged, and generators that share no qubit sit
+    next to each other, which is what a compiler needs to run them in parallel."""
+    rows = generator_rows(circuit)
+    layer = first_fit_layers([r for _, r in rows], [len(r) for _, r in rows], circuit.n_qubits)
+    return [rows[i] for i in np.argsort(layer, kind="stable").tolist()]
