@@ -56,6 +56,7 @@ CONFIGS: dict[str, dict] = {
     "default": dict(),
     "default, plain estimates": dict(variance_reduction="none"),
     "default, constant rate": dict(lr_schedule="constant"),
+    "default, moments init": dict(init="moments"),
 }
 PAPER_RATIO = {"dwave": (0.39, 0.19, 0.156), "scale_free": (0.64, 0.085, 0.075)}
 # Test rows: the paper's 60,000 D-Wave test rows would take the stand-in's sampler about 20
@@ -112,7 +113,11 @@ def run_config(name, label, X_train, X_test, sig3, uniform, args) -> dict:
             evaluate_now(step, params)
 
     model = iqpgen.IqpModel(sigma=list(exp.sigmas), random_state=0, verbose=False, **opts)
-    evaluate_now(0, iqpgen.init.from_data(circuit, X_train, scale=opts.get("init_scale")))
+    if opts.get("init") == "moments":
+        start = iqpgen.init.from_moments(circuit, X_train)
+    else:
+        start = iqpgen.init.from_data(circuit, X_train, scale=opts.get("init_scale"))
+    evaluate_now(0, start)
     model.fit(X_train, callback=callback)
     n_chunks, n_eval = (4, 200) if args.quick else (20, 3000)
     final = evaluate.paper_mmd(model, X_test, sig3, key=jax.random.key(1), n_chunks=n_chunks,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import os
 import warnings
 from typing import Any
@@ -13,8 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 
-from . import _checks, costs, exact, gates, init, mmd, noise, train
-from ._version import __version__
+from . import _checks, costs, exact, init, mmd, noise, persist, train
 from .circuit import IqpCircuit
 from .estimator import (
     VARIANCE_REDUCTIONS,
@@ -23,67 +20,11 @@ from .estimator import (
     check_variance_reduction,
     expval,
 )
-from .io import atomic_savez
 from .noise import check_readout_error
+from .objective import adam, circuit_for, exact_loss_function, loss_function
+from .persist import MODEL_FORMAT
 
 __all__ = ["IqpModel", "MODEL_FORMAT", "ESTIMATORS", "choose_estimator"]
-
-#: Version of the model file format written by :meth:`IqpModel.save`.
-MODEL_FORMAT = 1
-_KIND = "iqpgen.IqpModel"
-
-
-def circuit_for(gate_spec: Any, n: int, *, max_weight: int, spin_sym: bool) -> IqpCircuit:
-    """The circuit of an estimator's ``gates`` argument for ``n`` qubits: all gates of weight
-    ≤ ``max_weight`` when ``gate_spec`` is None, else the given pattern or circuit."""
-    if gate_spec is None:
-        if max_weight > n:
-            raise ValueError(f"max_weight={max_weight} exceeds the data's {n} columns.")
-        return gates.local_circuit(n, max_weight, spin_sym=bool(spin_sym))
-    if isinstance(gate_spec, IqpCircuit):
-        if gate_spec.n_qubits != n:
-            raise ValueError(f"gates is a circuit on {gate_spec.n_qubits} qubits; X has {n}.")
-        return gate_spec
-    return IqpCircuit(n, gate_spec, spin_sym=bool(spin_sym))
-
-
-@functools.lru_cache(maxsize=32)
-def _loss_function(
-    sigmas: tuple[float, ...],
-    n_ops: int,
-    n_samples: int,
-    variance_reduction: str = "none",
-    sigma_weights: tuple[float, ...] | None = None,
-):
-    """One loss function object per setting, so repeated fits reuse the compiled step."""
-
-    def loss_fn(params, key, circuit, data, readout=None):
-        return mmd.loss_from_packed(
-            circuit,
-            params,
-            data,
-            key,
-            sigmas=sigmas,
-            n_ops=n_ops,
-            n_samples=n_samples,
-            variance_reduction=variance_reduction,
-            sigma_weights=sigma_weights,
-            readout_error=readout,
-        )
-
-    return loss_fn
-
-
-@functools.lru_cache(maxsize=32)
-def _exact_loss_function(sigmas: tuple[float, ...], sigma_weights: tuple[float, ...] | None):
-    """The exact MMD² as a training loss (the key is unused: the loss has no noise)."""
-
-    def loss_fn(params, key, circuit, data, readout=None):
-        return mmd.exact_from_table(
-            circuit, params, data, sigmas=sigmas, sigma_weights=sigma_weights, readout_error=readout
-        )
-
-    return loss_fn
 
 
 # Adam's step size for learning_rate="auto": on the 8-blobs and 2D Ising models of the paper
@@ -137,17 +78,6 @@ def choose_estimator(circuit: IqpCircuit, n_sigmas: int, n_ops: int, n_samples: 
 
 #: Values of ``IqpModel``'s ``lr_schedule``.
 LR_SCHEDULES = ("auto", "constant", "cosine")
-
-
-@functools.lru_cache(maxsize=32)
-def _adam(learning_rate: float, schedule: str = "constant", n_steps: int = 0):
-    """Adam at ``learning_rate``, constant or cosine-decayed to 0 over ``n_steps`` (one object
-    per setting, so repeated fits reuse the compiled step)."""
-    import optax
-
-    if schedule == "cosine" and n_steps > 0:
-        return optax.adam(optax.cosine_decay_schedule(learning_rate, n_steps))
-    return optax.adam(learning_rate)
 
 
 class IqpModel(DensityMixin, BaseEstimator):
@@ -458,7 +388,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         schedule = self.lr_schedule
         if schedule == "auto":
             schedule = _AUTO_SCHEDULE[kind]
-        optimizer = self.optimizer or _adam(float(lr), schedule, int(self.max_steps))
+        optimizer = self.optimizer or adam(float(lr), schedule, int(self.max_steps))
         self.loss_options_ = {
             "n_ops": int(self.n_ops),
             "n_samples": int(self.n_samples),
@@ -467,9 +397,9 @@ class IqpModel(DensityMixin, BaseEstimator):
         kw = self._loss_kwargs(sigmas)
         weights = self._resolve_sigma_weights(sigmas, X, kind)
         if kind == "exact":
-            loss_fn, prepare = _exact_loss_function(sigmas, weights), mmd.data_table
+            loss_fn, prepare = exact_loss_function(sigmas, weights), mmd.data_table
         else:
-            loss_fn, prepare = _loss_function(**kw, sigma_weights=weights), mmd.pack_data
+            loss_fn, prepare = loss_function(**kw, sigma_weights=weights), mmd.pack_data
 
         val_fn = val_args = None
         if X_val is not None:
@@ -684,103 +614,9 @@ class IqpModel(DensityMixin, BaseEstimator):
     # -------------------------------------------------------------- save / load
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted model to one ``.npz`` file (arrays plus JSON; no pickle), atomically."""
-        self.check_fitted()
-        params = self.get_params()
-        params["optimizer"] = None if self.optimizer is None else repr(self.optimizer)
-        params["init"] = self.init if isinstance(self.init, str) else "array"
-        params["random_state"] = (
-            self.random_state if isinstance(self.random_state, int | type(None)) else None
-        )
-        if params["gates"] is not None:
-            params["gates"] = "circuit"
-        if params["readout_error"] is not None:
-            params["readout_error"] = np.asarray(params["readout_error"], np.float64).tolist()
-        meta = {
-            "kind": _KIND,
-            "format": MODEL_FORMAT,
-            "iqpgen_version": __version__,
-            "n_qubits": self.circuit_.n_qubits,
-            "n_params": self.circuit_.n_params,
-            "spin_sym": self.circuit_.spin_sym,
-            "sigma_": list(self.sigma_),
-            "sigma_weights_": getattr(self, "sigma_weights_", None),
-            "estimator_": self.estimator_,
-            "loss_options_": self.loss_options_,
-            "n_features_in_": int(self.n_features_in_),
-            "hyperparameters": params,
-            "history": {
-                "best_step": self.history_.best_step,
-                "stopped_early": self.history_.stopped_early,
-                "seconds": self.history_.seconds,
-            },
-        }
-        atomic_savez(
-            os.fspath(path),
-            meta=np.array(json.dumps(meta)),
-            params=np.asarray(self.params_),
-            generators=np.asarray(self.circuit_.generators),
-            gate_of=np.asarray(self.circuit_.gate_of),
-            loss=self.history_.loss,
-            val_step=self.history_.val_step,
-            val_loss=self.history_.val_loss,
-        )
+        persist.save_model(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> IqpModel:
         """Read a model written by :meth:`save`."""
-        path = os.fspath(path)
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"no model file at {path!r}.")
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                arrays = {k: f[k] for k in f.files}
-            meta = json.loads(str(arrays["meta"]))
-        except Exception as err:
-            raise ValueError(f"{path!r} is not a readable iqpgen model file ({err}).") from err
-        if not isinstance(meta, dict) or meta.get("kind") != _KIND:
-            raise ValueError(f"{path!r} is not an iqpgen model file (wrong kind).")
-        if meta.get("format") != MODEL_FORMAT:
-            raise ValueError(
-                f"{path!r} has model format {meta.get('format')}; this iqpgen reads format "
-                f"{MODEL_FORMAT}."
-            )
-        try:
-            n = int(meta["n_qubits"])
-            gens = arrays["generators"].astype(np.int64)
-            circuit = IqpCircuit.from_arrays(
-                n,
-                np.where(gens >= n, -1, gens),
-                arrays["gate_of"],
-                n_params=int(meta["n_params"]),
-                spin_sym=bool(meta["spin_sym"]),
-            )
-            params = _checks.check_params(circuit, arrays["params"])
-            hp = dict(meta["hyperparameters"])
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"{path!r} is a corrupt iqpgen model file ({err}).") from err
-        hp["optimizer"] = None
-        if hp.get("init") == "array":
-            hp["init"] = "data"
-        hp["gates"] = circuit
-        model = cls(**hp)
-        model.circuit_ = circuit
-        model.params_ = params
-        model.sigma_ = tuple(meta["sigma_"])
-        w = meta.get("sigma_weights_")
-        model.sigma_weights_ = None if w is None else tuple(float(v) for v in w)
-        model.estimator_ = str(meta.get("estimator_", "monte_carlo"))
-        if model.estimator_ not in ESTIMATORS[1:]:
-            raise ValueError(f"{path!r} is a corrupt iqpgen model file (estimator_).")
-        model.n_features_in_ = int(meta["n_features_in_"])
-        model.loss_options_ = meta.get("loss_options_") or model._loss_kwargs(())
-        model.loss_options_.pop("sigmas", None)
-        h = meta.get("history", {})
-        model.history_ = train.History(
-            loss=arrays.get("loss", np.zeros(0)),
-            val_step=arrays.get("val_step", np.zeros(0, np.int64)),
-            val_loss=arrays.get("val_loss", np.zeros(0)),
-            best_step=int(h.get("best_step", 0)),
-            stopped_early=bool(h.get("stopped_early", False)),
-            seconds=float(h.get("seconds", 0.0)),
-        )
-        return model
+        return persist.load_model(cls, path)

@@ -13,7 +13,7 @@ import numpy as np
 from .. import _checks, bitflip, init, mmd, train
 from ..circuit import IqpCircuit
 from ..estimator import supports_from_ops
-from ..model import circuit_for
+from ..objective import circuit_for
 from .common import MmdBaseline, exact_terms, per_sigma, per_sigma_jit
 
 __all__ = ["BitflipModel", "bitflip_loss"]
