@@ -2,7 +2,8 @@
 
 1. Takes a fake IBM device of ``qiskit_ibm_runtime.fake_provider`` (default the 127-qubit
    ``FakeSherbrooke``: the coupling map and calibrations of a real device) and a connected
-   piece of ``--qubits`` of its qubits (all 127 by default).
+   piece of ``--qubits`` of its qubits (by default all but its broken ones: a qubit whose
+   calibrated readout error is 0.25 or more, as one of FakeSherbrooke's is, is left out).
 2. Generates data from an Ising model on exactly those couplings (random ``J ~ U(−1, 1)``, a
    field of 0.5 so that the bits lean to 1, ``T = 1``; Gibbs sampling,
    :func:`iqpgen.datasets.sample_ising`) and trains an IQP model whose pair
@@ -19,7 +20,7 @@
    ones are flagged, and with the device's readout error modelled (``readout_error=``) what
    remains is the gate noise.
 
-    python examples/hardware.py              # 127 qubits (a few minutes)
+    python examples/hardware.py              # 126 qubits (a few minutes)
     python examples/hardware.py --quick      # 12 qubits, the whole noise model (a minute)
     python examples/hardware.py --qubits 16  # the whole noise model on 16 qubits
 """
@@ -39,16 +40,27 @@ from iqpgen import datasets, export, gates
 from iqpgen.evaluate import verify_samples
 
 STATEVECTOR_MAX = 20  # Aer's state vector up to this width, matrix-product states above
+BROKEN = 0.25  # a qubit whose readout error is this large is left out (FakeSherbrooke has one)
 FIELD = 0.5  # magnetised data: readout errors then move the distribution visibly
 FULL_NOISE_MAX = 16  # the whole noise model (gates, relaxation, readout) up to this width
 
 
-def connected_piece(device, k: int) -> list[int]:
-    """``k`` physical qubits of a connected piece of the device, in breadth-first order."""
+def readout_errors(device) -> np.ndarray:
+    """The device's calibrated readout error of every qubit."""
+    return np.array([float(device.target["measure"][(q,)].error) for q in range(device.num_qubits)])
+
+
+def connected_piece(device, k: int | None) -> list[int]:
+    """``k`` physical qubits (default: as many as there are) of a connected piece of the device
+    without its broken qubits (readout error of ``BROKEN`` or more), in breadth-first order
+    from the lowest-numbered one."""
     import networkx as nx
 
-    full = gates.coupling_graph(device)
-    return [int(q) for q in list(nx.bfs_tree(full, 0))[:k]]
+    good = np.flatnonzero(readout_errors(device) < BROKEN).tolist()
+    G = gates.coupling_graph(device).subgraph(good)
+    piece = max(nx.connected_components(G), key=len)
+    order = [int(q) for q in nx.bfs_tree(G, min(piece))]
+    return order if k is None else order[:k]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -64,17 +76,19 @@ def main(argv: list[str] | None = None) -> dict:
 
     timer = Timer()
     device = getattr(fake_provider, args.device)()
-    k = args.qubits or (12 if args.quick else device.num_qubits)
     shots = args.shots or (2000 if args.quick else 4000)
     steps = 200 if args.quick else 1000
     os.makedirs(args.out, exist_ok=True)
     key = jax.random.key(args.seed)
     k_J, k_data, k_verify = jax.random.split(key, 3)
 
-    qubits = connected_piece(device, k)
+    qubits = connected_piece(device, args.qubits or (12 if args.quick else None))
+    k = len(qubits)
     G = gates.coupling_graph(device, qubits)
     edges = np.array(sorted(G.edges), dtype=np.int64)
-    print(f"{device.name}: {device.num_qubits} qubits; using {k} of them, {len(edges)} couplers")
+    broken = np.flatnonzero(readout_errors(device) >= BROKEN).tolist()
+    print(f"{device.name}: {device.num_qubits} qubits, broken (readout error ≥ {BROKEN}): "
+          f"{broken}; using {k} of them, {len(edges)} couplers")  # fmt: skip
 
     with timer.phase("data"):
         J = np.asarray(jax.random.uniform(k_J, (len(edges),), minval=-1.0, maxval=1.0))
@@ -119,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"  (the full noise model is sampled shot by shot: run it with --qubits "
               f"{FULL_NOISE_MAX} or fewer)")  # fmt: skip
 
-    readout = [float(device.target["measure"][(q,)].error) for q in qubits]
+    readout = readout_errors(device)[qubits].tolist()
     sig = list(model.sigma_)
     rows = []
     with timer.phase("verify"):

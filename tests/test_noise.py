@@ -94,7 +94,7 @@ def test_model_with_readout_error(small, tmp_path):
     c, theta, _ = small
     X = np.asarray(iqpgen.exact.sample(c, theta, 400, key=jax.random.key(3)))
     X = noise.flip_bits(X, np.full(4, 0.1), key=jax.random.key(4))  # a device's read-out
-    kw = dict(gates=c, sigma=[1.0, 2.0], max_steps=150, random_state=0, verbose=False)
+    kw = dict(gates=c, sigma=[1.0, 2.0], max_steps=60, random_state=0, verbose=False)
     aware = iqpgen.IqpModel(readout_error=0.1, **kw).fit(X)
     assert aware.history_.loss[-1] < aware.history_.loss[0]
     want = iqpgen.mmd.exact(c, aware.params_, X, [1.0, 2.0], readout_error=0.1)
@@ -158,7 +158,7 @@ def test_verify_samples_accepts_the_circuit_and_detects_others():
 
 def test_model_verify_samples_and_bad_samples():
     X = iqpgen.datasets.blobs(300, key=jax.random.key(0), n_bits=6, n_blobs=2)
-    model = iqpgen.IqpModel(max_steps=30, random_state=0, verbose=False).fit(X)
+    model = iqpgen.IqpModel(sigma=[1.0, 2.0], max_steps=10, random_state=0, verbose=False).fit(X)
     est = model.verify_samples(model.sample(2000, random_state=1))
     assert est.mean.shape == (len(model.sigma_),)
     assert np.all(np.abs(est.mean) < 4 * est.stderr)
