@@ -98,8 +98,9 @@ def test_graph_and_distance_and_weight():
     assert len(w3) == 4 + 6 + 4
     labelled = iqpgen.gates.graph(nx.relabel_nodes(nx.path_graph(3), {0: "a", 1: "b", 2: "c"}))
     assert labelled[-1] == [(1, 2)]
+    assert iqpgen.gates.graph([[0, 1]]) == [[(0,)], [(1,)], [(0, 1)]]  # a coupling map
     with pytest.raises(TypeError, match="networkx graph"):
-        iqpgen.gates.graph([[0, 1]])
+        iqpgen.gates.graph({0: [1]})
 
 
 def test_lattice():
