@@ -50,6 +50,7 @@ CONFIGS: dict[str, dict] = {
         n_ops=1000,
         n_samples=1000,
         variance_reduction="none",
+        sigma_weights="equal",
         validation_fraction=0.0,
         keep="last",
     ),
