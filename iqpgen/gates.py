@@ -174,7 +174,7 @@ def graph(G: Any, distance: int = 1, max_weight: int = 2) -> Pattern:
     import networkx as nx
 
     if not isinstance(G, nx.Graph):
-        if hasattr(G, "coupling_map") or hasattr(G, "get_edges") or isinstance(G, list):
+        if hasattr(G, "coupling_map") or hasattr(G, "get_edges") or isinstance(G, list | tuple):
             G = coupling_graph(G)
         else:
             raise TypeError(

@@ -21,7 +21,7 @@ from .estimator import (
     expval,
 )
 from .noise import check_readout_error
-from .objective import adam, circuit_for, exact_loss_function, loss_function
+from .objective import ESTIMATORS, adam, circuit_for, exact_loss_function, loss_function
 from .persist import MODEL_FORMAT
 
 __all__ = ["IqpModel", "MODEL_FORMAT", "ESTIMATORS", "choose_estimator"]
@@ -35,8 +35,6 @@ __all__ = ["IqpModel", "MODEL_FORMAT", "ESTIMATORS", "choose_estimator"]
 _AUTO_LEARNING_RATE = {"exact": 1e-2, "monte_carlo": 2e-3}
 _AUTO_SCHEDULE = {"exact": "constant", "monte_carlo": "cosine"}
 
-#: Values of ``IqpModel``'s ``estimator``.
-ESTIMATORS = ("auto", "exact", "monte_carlo")
 
 #: What ``variance_reduction="auto"`` uses on circuits where the antithetic pairing applies
 #: (:func:`iqpgen.estimator.antithetic_applies`); elsewhere ``"control"``.

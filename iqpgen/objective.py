@@ -15,6 +15,9 @@ from .circuit import IqpCircuit
 
 __all__ = ["circuit_for", "loss_function", "exact_loss_function", "adam"]
 
+#: Values of ``IqpModel``'s ``estimator``: ``"auto"``, then the two losses a fit trains on.
+ESTIMATORS = ("auto", "exact", "monte_carlo")
+
 
 def circuit_for(gate_spec: Any, n: int, *, max_weight: int, spin_sym: bool) -> IqpCircuit:
     """The circuit of an estimator's ``gates`` argument for ``n`` qubits: all gates of weight

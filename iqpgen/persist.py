@@ -15,14 +15,13 @@ from . import _checks, train
 from ._version import __version__
 from .circuit import IqpCircuit
 from .io import atomic_savez
+from .objective import ESTIMATORS
 
 __all__ = ["save_model", "load_model"]
 
 #: Version of the model file format written by :func:`save_model`.
 MODEL_FORMAT = 1
 _KIND = "iqpgen.IqpModel"
-#: Values of a saved model's ``estimator_``.
-_FITTED_ESTIMATORS = ("exact", "monte_carlo")
 
 
 def save_model(model: Any, path: str | os.PathLike) -> None:
@@ -112,7 +111,7 @@ def load_model(cls: type, path: str | os.PathLike) -> Any:
     w = meta.get("sigma_weights_")
     model.sigma_weights_ = None if w is None else tuple(float(v) for v in w)
     model.estimator_ = str(meta.get("estimator_", "monte_carlo"))
-    if model.estimator_ not in _FITTED_ESTIMATORS:
+    if model.estimator_ not in ESTIMATORS[1:]:
         raise ValueError(f"{path!r} is a corrupt iqpgen model file (estimator_).")
     model.n_features_in_ = int(meta["n_features_in_"])
     model.loss_options_ = meta.get("loss_options_") or {

@@ -99,6 +99,7 @@ def test_graph_and_distance_and_weight():
     labelled = iqpgen.gates.graph(nx.relabel_nodes(nx.path_graph(3), {0: "a", 1: "b", 2: "c"}))
     assert labelled[-1] == [(1, 2)]
     assert iqpgen.gates.graph([[0, 1]]) == [[(0,)], [(1,)], [(0, 1)]]  # a coupling map
+    assert iqpgen.gates.graph(((1, 0),)) == iqpgen.gates.graph([[0, 1]])
     with pytest.raises(TypeError, match="networkx graph"):
         iqpgen.gates.graph({0: [1]})
 

@@ -336,10 +336,9 @@ def sample_aer(
     if max_bond_dimension is not None:
         max_bond_dimension = _checks.check_int("max_bond_dimension", max_bond_dimension, minimum=1)
     aer = _require("qiskit_aer")
-    if method not in aer.AerSimulator().available_methods():
-        raise ValueError(
-            f"method must be one of Aer's {aer.AerSimulator().available_methods()}, got {method!r}."
-        )
+    methods = aer.AerSimulator().available_methods()
+    if method not in methods:
+        raise ValueError(f"method must be one of Aer's {methods}, got {method!r}.")
     if noise and not hasattr(backend, "target"):
         raise ValueError(
             f"noise={noise!r} needs a Qiskit backend with calibrations (e.g. a fake IBM "
