@@ -21,6 +21,8 @@ Usage::
     python benchmarks/bench_training.py --out benchmarks/results-cpu-2core-training.json \\
         --plot benchmarks/results-cpu-2core-training.png
     python benchmarks/bench_training.py --quick       # tiny sizes, a check that it runs
+    python benchmarks/bench_training.py --datasets scale_free --graph graph.adjlist \\
+        --coupling-seed 666 --temperature 1.7 --data-seed 2   # the paper's graph
 """
 
 from __future__ import annotations
@@ -65,16 +67,22 @@ PAPER_RATIO = {"dwave": (0.39, 0.19, 0.156), "scale_free": (0.64, 0.085, 0.075)}
 N_TEST = {"dwave": 10_000}
 
 
-def load(name: str, quick: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Training and test rows as ``examples/paper.py`` makes them (its seeds and split)."""
+def load(name: str, args) -> tuple[np.ndarray, np.ndarray]:
+    """Training and test rows as ``examples/paper.py`` makes them (its seeds and split; for
+    scale_free, its ``--graph``, ``--coupling-seed``, ``--temperature`` and ``--data-seed``)."""
     exp = EXPERIMENTS[name]
+    quick = args.quick
     n_train, n_test = (300, 400) if quick else (exp.n_train, N_TEST.get(name, exp.n_test))
     seed = 0 if quick or exp.data_seed is None else exp.data_seed
-    key = jax.random.key(seed)
+    key = jax.random.key(seed if args.data_seed is None else args.data_seed)
     if name == "dwave":
-        X = datasets.dwave_like(n_train + n_test, key=key)
+        return np.split(datasets.dwave_like(n_train + n_test, key=key), [n_train])
+    model: dict = {"coupling_seed": args.coupling_seed, "temperature": args.temperature}
+    if args.graph is not None:
+        model["graph"] = datasets.read_graph(args.graph)
     else:
-        X = datasets.scale_free(n_train + n_test, key=key, n_nodes=200 if quick else None)
+        model["n_nodes"] = 200 if quick else None
+    X = datasets.scale_free(n_train + n_test, key=key, **model)
     return X[:n_train], X[n_train:]
 
 
@@ -174,13 +182,17 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=None)
     ap.add_argument("--plot", default=None)
+    ap.add_argument("--data-seed", type=int, default=None, help="as in examples/paper.py")
+    ap.add_argument("--graph", default=None, help="scale_free: an adjacency-list file")
+    ap.add_argument("--coupling-seed", type=int, default=None, help="scale_free: NumPy seed")
+    ap.add_argument("--temperature", type=float, default=1.0, help="scale_free: T")
     args = ap.parse_args()
     for c in args.configs:
         if c not in CONFIGS:
             ap.error(f"unknown config {c!r}; choose from {list(CONFIGS)}")
     report = {"machine": machine(), "datasets": {}}
     for name in args.datasets:
-        X_train, X_test = load(name, args.quick)
+        X_train, X_test = load(name, args)
         sig = evaluate.paper_bandwidths(EXPERIMENTS[name].sigmas)
         sig3 = [sig[0], sig[len(sig) // 2], sig[-1]]
         rand = evaluate.random_rows(len(X_train), X_train.shape[1], key=jax.random.key(2))
@@ -189,6 +201,8 @@ def main() -> None:
         recs = [run_config(name, c, X_train, X_test, sig3, uniform, args) for c in args.configs]
         report["datasets"][name] = {"sigmas": sig3, "uniform": uniform.tolist(),
                                     "paper_ratio": PAPER_RATIO[name], "configs": recs}  # fmt: skip
+    report["data"] = {k: getattr(args, k) for k in ("data_seed", "graph", "coupling_seed",
+                                                    "temperature")}  # fmt: skip
     if args.out:
         with open(args.out, "w") as f:
             json.dump(report, f, indent=1)

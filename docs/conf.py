@@ -50,6 +50,7 @@ API_MODULES = [
     "iqpgen.costs",
     "iqpgen.exact",
     "iqpgen.bitflip",
+    "iqpgen.kernel",
     "iqpgen.mmd",
     "iqpgen.noise",
     "iqpgen.init",

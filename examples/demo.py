@@ -30,7 +30,7 @@ import jax
 import numpy as np
 
 import iqpgen
-from iqpgen import datasets, exact, mmd
+from iqpgen import datasets, exact, kernel, mmd
 
 #: Settings of the full demo and of ``--quick``.
 FULL = dict(n_rows=3000, test_fraction=1 / 3, steps=600, n_ops=500, n_samples=500, repeats=5)
@@ -86,7 +86,7 @@ def independent_test_mmd(
     Uses :class:`iqpgen.baselines.IndependentBits` (exact ⟨Z_a⟩, the operators of
     :meth:`iqpgen.IqpModel.mmd` for the same key) when the installed iqpgen has it; otherwise
     draws as many samples as there are test rows from the marginals for each key and compares
-    them with :func:`iqpgen.mmd.between_samples`.
+    them with :func:`iqpgen.kernel.between_samples`.
     """
     try:
         from iqpgen.baselines import IndependentBits
@@ -100,7 +100,7 @@ def independent_test_mmd(
     values = np.empty((len(sigmas), len(keys)))
     for j, k in enumerate(keys):
         samples = np.asarray(jax.random.bernoulli(k, probs, X_test.shape), np.uint8)
-        values[:, j] = [mmd.between_samples(samples, X_test, s) for s in sigmas]
+        values[:, j] = [kernel.between_samples(samples, X_test, s) for s in sigmas]
     return (*_mean_stderr(values), "samples of the marginals, kernel sums")
 
 
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # 2. Training. The quick run uses one bandwidth (one compiled loss instead of three).
     sigma: Any = "auto"
     if args.quick:
-        auto = mmd.sigma_heuristic(X_train)
+        auto = kernel.sigma_heuristic(X_train)
         sigma = [auto[len(auto) // 2]]
     model = iqpgen.IqpModel(
         max_weight=2,

@@ -6,7 +6,7 @@ Trains a 10-qubit IQP model on noisy copies of four bitstrings
 * checks the exported circuit: the device's exact probabilities against iqpgen's state vector;
 * samples the circuit on ``lightning.qubit`` (any PennyLane device name works, hardware plugins
   included) and compares the samples' MMD² to the test data
-  (:func:`iqpgen.mmd.between_samples`) with the model's own estimate (``model.mmd``, computed
+  (:func:`iqpgen.kernel.between_samples`) with the model's own estimate (``model.mmd``, computed
   from expectation values without sampling) and the exact value (state vector);
 * writes the OpenQASM 2.0 program (``model.qasm``) and the model (``model.npz``) to ``--out``
   (default ``runs/deploy``);
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> dict:
     with timer.phase("data"):
         X = datasets.blobs(1500, key=k_data, n_bits=args.qubits, n_blobs=4, flip_prob=0.05)
         X_train, X_test = split(X, 500, k_split)
-    sigmas = iqpgen.mmd.sigma_heuristic(X_train)
+    sigmas = iqpgen.kernel.sigma_heuristic(X_train)
     print(f"blobs: {args.qubits} bits; σ = {', '.join(f'{s:.2f}' for s in sigmas)}")
 
     model = iqpgen.IqpModel(
@@ -88,8 +88,8 @@ def main(argv: list[str] | None = None) -> dict:
                 s,
                 f"{m:.3e} ± {e:.0e}",
                 float(iqpgen.mmd.exact(model.circuit_, model.params_, X_test, s)),
-                iqpgen.mmd.between_samples(shots_dev, X_test, s),
-                iqpgen.mmd.between_samples(X_train[:shots], X_test, s),
+                iqpgen.kernel.between_samples(shots_dev, X_test, s),
+                iqpgen.kernel.between_samples(X_train[:shots], X_test, s),
             )
             for s, m, e in zip(sigmas, est.mean, est.stderr, strict=True)
         ]

@@ -5,7 +5,20 @@ PennyLane, optax, networkx and plotting libraries when a function that needs the
 JAX's global configuration is never changed.
 """
 
-from . import bitflip, costs, datasets, exact, export, gates, init, mmd, parallel, train, walsh
+from . import (
+    bitflip,
+    costs,
+    datasets,
+    exact,
+    export,
+    gates,
+    init,
+    kernel,
+    mmd,
+    parallel,
+    train,
+    walsh,
+)
 from ._version import __version__
 from .circuit import IqpCircuit
 from .estimator import Estimate, expval, expval_generic, expval_pairwise, expval_phase_table
@@ -28,6 +41,7 @@ __all__ = [
     "export",
     "gates",
     "init",
+    "kernel",
     "mmd",
     "parallel",
     "train",

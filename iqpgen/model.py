@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 
-from . import _checks, costs, exact, init, mmd, noise, persist, train
+from . import _checks, costs, exact, init, kernel, mmd, noise, persist, train
 from .circuit import IqpCircuit
 from .estimator import (
     VARIANCE_REDUCTIONS,
@@ -41,7 +41,7 @@ _AUTO_SCHEDULE = {"exact": "constant", "monte_carlo": "cosine"}
 AUTO_VARIANCE_REDUCTION = "control+antithetic"
 
 #: ``sigma_weights="auto"`` weighs bandwidth σ by ``u_σ^(−SIGMA_WEIGHT_EXPONENT)``, ``u_σ`` the
-#: data's MMD² to uniform bits (:func:`iqpgen.mmd.uniform_mmd`). With several bandwidths the
+#: data's MMD² to uniform bits (:func:`iqpgen.kernel.uniform_mmd`). With several bandwidths the
 #: plain mean is dominated by the widest ones, whose MMD² is largest, and the narrowest
 #: (high-weight correlations) hardly trains.
 SIGMA_WEIGHT_EXPONENT = 0.25
@@ -87,10 +87,10 @@ class IqpModel(DensityMixin, BaseEstimator):
         max_weight: largest generator weight when ``gates`` is None.
         spin_sym: start from ``(|0…0⟩+|1…1⟩)/√2`` (for data symmetric under a global flip).
         sigma: kernel bandwidth, a list of them (losses averaged), or ``"auto"``
-            (:func:`iqpgen.mmd.sigma_heuristic` on the training data).
+            (:func:`iqpgen.kernel.sigma_heuristic` on the training data).
         sigma_weights: how the bandwidths' losses are averaged in training and validation:
             ``"auto"`` weighs each by ``u_σ^(−1/4)``, ``u_σ`` the data's MMD² to uniform bits
-            (:func:`iqpgen.mmd.uniform_mmd`), so the narrow bandwidths (high-order
+            (:func:`iqpgen.kernel.uniform_mmd`), so the narrow bandwidths (high-order
             correlations), whose MMD² is orders of magnitude smaller, still train;
             ``"equal"`` is the plain mean (the paper's, and ``"auto"`` on the exact loss);
             or one number per bandwidth.
@@ -214,8 +214,8 @@ class IqpModel(DensityMixin, BaseEstimator):
         if isinstance(sigma, str):
             if sigma != "auto":
                 raise ValueError(f"sigma must be 'auto', a float > 0 or a list, got {sigma!r}.")
-            return tuple(mmd.sigma_heuristic(X))
-        return mmd.as_sigmas(sigma)
+            return tuple(kernel.sigma_heuristic(X))
+        return kernel.as_sigmas(sigma)
 
     def _validate_hyperparameters(self) -> None:
         if not isinstance(self.estimator, str) or self.estimator not in ESTIMATORS:
@@ -263,7 +263,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         if self.init_scale is not None:
             _checks.check_number("init_scale", self.init_scale, low=0.0, low_open=False)
         if not isinstance(self.sigma, str):
-            mmd.as_sigmas(self.sigma)
+            kernel.as_sigmas(self.sigma)
 
     def _readout(self, n: int) -> jax.Array | None:
         """``readout_error`` as float32 flip probabilities ``(n,)``, or None."""
@@ -303,7 +303,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         if len(sigmas) == 1 or (isinstance(w, str) and (w == "equal" or kind == "exact")):
             return None
         if isinstance(w, str):  # "auto": validated in _validate_hyperparameters
-            u = np.maximum(mmd.uniform_mmd(X, sigmas), 1e-12)
+            u = np.maximum(kernel.uniform_mmd(X, sigmas), 1e-12)
             w = u ** (-SIGMA_WEIGHT_EXPONENT)
         else:
             w = np.asarray(w, np.float64).ravel()
@@ -360,7 +360,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         k_split, k_init, k_train, k_val = jax.random.split(key, 4)
         circuit = self._build_circuit(X.shape[1])
         readout = self._readout(X.shape[1])
-        n_sigmas = 3 if isinstance(self.sigma, str) else len(mmd.as_sigmas(self.sigma))
+        n_sigmas = 3 if isinstance(self.sigma, str) else len(kernel.as_sigmas(self.sigma))
         kind = self._resolve_estimator(circuit, n_sigmas)
         fraction = self.validation_fraction
         if isinstance(fraction, str):
@@ -478,7 +478,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         Monte Carlo estimate with ``n_ops`` operators and ``n_samples`` samples."""
         self.check_fitted()
         X = self._check_X(X)
-        sigmas = self.sigma_ if sigma is None else mmd.as_sigmas(sigma)
+        sigmas = self.sigma_ if sigma is None else kernel.as_sigmas(sigma)
         readout = self._readout(self.n_features_in_)
         if self.estimator_ == "exact":
             return float(mmd.exact(self.circuit_, self.params_, X, sigmas, readout_error=readout))

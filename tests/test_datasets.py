@@ -341,13 +341,50 @@ def test_scale_free_model_and_samples():
     assert ds.scale_free(30, key=key, graph=star, cache=False).shape == (30, 4)
 
 
+def test_scale_free_coupling_seed_is_numpys_legacy_stream():
+    # The paper's generator: numpy.random.seed(666); J = A * np.random.rand(n, n), upper
+    # triangle mirrored. Drawn here in blocks of rows (2 blocks at n = 2,100).
+    graph = nx.barabasi_albert_graph(2100, 1, seed=3)
+    edges, weights, _ = ds.scale_free_model(key=jax.random.key(0), graph=graph, coupling_seed=666)
+    full = np.random.RandomState(666).rand(2100, 2100)
+    np.testing.assert_array_equal(weights, full[edges[:, 0], edges[:, 1]])
+    with pytest.raises(ValueError, match="coupling_seed must be at least 0"):
+        ds.scale_free_model(key=jax.random.key(0), n_nodes=10, coupling_seed=-1)
+    # The cache tells the two coupling draws apart.
+    a = ds.scale_free(16, key=jax.random.key(0), n_nodes=30, sampler="tempering")
+    b = ds.scale_free(16, key=jax.random.key(0), n_nodes=30, sampler="tempering", coupling_seed=1)
+    assert not np.array_equal(a, b)
+
+
+def test_read_graph_orders_nodes_and_rejects_bad_files(tmp_path):
+    graph = nx.relabel_nodes(nx.path_graph(5), {0: 3, 1: 0, 2: 4, 3: 1, 4: 2})
+    nx.write_adjlist(graph, tmp_path / "g.adjlist")
+    back = ds.read_graph(tmp_path / "g.adjlist")
+    assert list(back.nodes) == [0, 1, 2, 3, 4] and nx.utils.graphs_equal(back, nx.Graph(graph))
+    (tmp_path / "names.adjlist").write_text("a b\n")
+    with pytest.raises(ValueError, match="integer node labels"):
+        ds.read_graph(tmp_path / "names.adjlist")
+    (tmp_path / "loop.adjlist").write_text("0 0 1\n")
+    with pytest.raises(ValueError, match="self-loops"):
+        ds.read_graph(tmp_path / "loop.adjlist")
+    (tmp_path / "empty.adjlist").write_text("# nothing\n")
+    with pytest.raises(ValueError, match="no nodes"):
+        ds.read_graph(tmp_path / "empty.adjlist")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        ds.read_graph(tmp_path / "missing.adjlist")
+    with pytest.raises(TypeError, match="path must be a file path"):
+        ds.read_graph(3)
+
+
 @pytest.mark.skipif(not (REFERENCE / "graph.adjlist").is_file(), reason="reference data absent")
 def test_scale_free_on_the_papers_graph():
-    graph = nx.read_adjlist(REFERENCE / "graph.adjlist", nodetype=int)
-    edges, weights, h = ds.scale_free_model(key=jax.random.key(0), graph=graph)
+    graph = ds.read_graph(REFERENCE / "graph.adjlist")
+    assert list(graph.nodes) == list(range(1000))
+    edges, weights, h = ds.scale_free_model(key=jax.random.key(0), graph=graph, coupling_seed=666)
+    # 2,991 edges: a Barabási–Albert graph with m = 3 (the paper's script says m = 2).
     assert edges.shape == (2991, 2) and h.shape == (1000,)
-    order = list(graph.nodes)
-    np.testing.assert_allclose(h, [-0.01 * graph.degree(v) for v in order])
+    np.testing.assert_allclose(h, [-0.01 * graph.degree(v) for v in range(1000)])
+    assert weights[0] == np.random.RandomState(666).rand(1, 2)[0, 1]  # edge (0, 1) comes first
     x = ds.scale_free(40, key=jax.random.key(0), graph=graph, sampler="tempering", cache=False)
     assert x.shape == (40, 1000) and x.mean(axis=1).max() < 0.2
 
@@ -375,10 +412,10 @@ def test_scale_free_paper_sampler_keeps_its_frozen_chains():
     # bandwidth (at 1,000 nodes, to within 25% of the paper's "Random" row; at equilibrium
     # it is 2-3 times that).
     tempered = ds.scale_free(80, key=key, n_nodes=200, sampler="tempering", cache=False)
-    sigma = iqpgen.mmd.sigma_heuristic(tempered)[-1]
+    sigma = iqpgen.kernel.sigma_heuristic(tempered)[-1]
     uniform = np.random.default_rng(0).integers(0, 2, (80, 200))
-    fp_paper = iqpgen.mmd.between_samples_each(uniform, x, [sigma])[0]
-    fp_tempered = iqpgen.mmd.between_samples_each(uniform, tempered, [sigma])[0]
+    fp_paper = iqpgen.kernel.between_samples_each(uniform, x, [sigma])[0]
+    fp_tempered = iqpgen.kernel.between_samples_each(uniform, tempered, [sigma])[0]
     assert fp_paper < 0.95 * fp_tempered, (fp_paper, fp_tempered)
 
 
@@ -422,9 +459,9 @@ def test_dwave_like_energy_window_and_balance():
     # row at its three plotted bandwidths (1.12 / 1.14 / 1.10 times it on 4,000 rows).
     sig = [3.928, 6.058, 7.762]
     uniform = np.random.default_rng(0).integers(0, 2, (800, 484))
-    fp = iqpgen.mmd.between_samples_each(uniform, x, sig) / np.array([1.06e-2, 4.27e-2, 4.86e-2])
+    fp = iqpgen.kernel.between_samples_each(uniform, x, sig) / np.array([1.06e-2, 4.27e-2, 4.86e-2])
     assert np.all((0.75 < fp) & (fp < 1.25)), fp
-    np.testing.assert_allclose(iqpgen.mmd.sigma_heuristic(x), [7.762, 6.151, 3.928], rtol=0.1)
+    np.testing.assert_allclose(iqpgen.kernel.sigma_heuristic(x), [7.762, 6.151, 3.928], rtol=0.1)
 
 
 def test_ising_2d_couplings_follow_the_paper_recipe():
@@ -453,12 +490,12 @@ def test_ising_2d_reproduces_the_paper_files():
     se = np.hypot(e_ours.std() / np.sqrt(len(e_ours)), e_ref.std() / np.sqrt(len(e_ref)))
     assert abs(e_ours.mean() - e_ref.mean()) < 5 * se
     for sigma in (0.6, 1.3):
-        assert abs(iqpgen.mmd.between_samples(X[:2000], ref[:2000], sigma)) < 1e-3
+        assert abs(iqpgen.kernel.between_samples(X[:2000], ref[:2000], sigma)) < 1e-3
     other = ds.sample_ising(
         ds.ising_2d_couplings(seed=1), np.zeros(16), n_samples=2000, key=jax.random.key(1),
         temperature=3.0,
     )  # fmt: skip
-    assert iqpgen.mmd.between_samples(other, ref[:2000], 0.6) > 5e-3
+    assert iqpgen.kernel.between_samples(other, ref[:2000], 0.6) > 5e-3
 
 
 def test_lattice_ising():

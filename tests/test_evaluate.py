@@ -251,7 +251,7 @@ def test_paper_mmd_samples_route_is_the_chunked_u_statistic():
     est = evaluate.paper_mmd(Y, X, SIGMAS, key=jax.random.key(0), n_chunks=5)
     per = np.array(
         [
-            iqpgen.mmd.between_samples_each(g, c, SIGMAS)
+            iqpgen.kernel.between_samples_each(g, c, SIGMAS)
             for g, c in zip(np.array_split(Y, 5), np.array_split(X, 5), strict=True)
         ]
     )
@@ -262,7 +262,7 @@ def test_paper_mmd_samples_route_is_the_chunked_u_statistic():
     a, b = Y[:40].astype(np.int64), X[:30].astype(np.int64)
     kaa, kbb = K(a, a, 0.8), K(b, b, 0.8)
     direct = (kaa.sum() - 40) / (40 * 39) + (kbb.sum() - 30) / (30 * 29) - 2 * K(a, b, 0.8).mean()
-    assert iqpgen.mmd.between_samples_each(a, b, [0.8])[0] == pytest.approx(direct, rel=1e-9)
+    assert iqpgen.kernel.between_samples_each(a, b, [0.8])[0] == pytest.approx(direct, rel=1e-9)
 
 
 def test_paper_mmd_iqp_routes_against_the_state_vector():

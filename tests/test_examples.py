@@ -119,6 +119,14 @@ def test_paper_script_rejects_bad_input(tmp_path):
     assert wrong.returncode == 2 and "needs 16-bit rows" in wrong.stderr
     one = _paper("8blobs", "--quick", "--train", str(narrow), cwd=tmp_path)
     assert one.returncode == 2 and "both --train and --test" in one.stderr
+    small = tmp_path / "small.adjlist"
+    small.write_text("0 1 2\n1 2\n")
+    graph = _paper("scale_free", "--quick", "--graph", str(small), cwd=tmp_path)
+    assert graph.returncode == 2 and "has 3 nodes; this experiment needs 1000" in graph.stderr
+    other = _paper("8blobs", "--quick", "--temperature", "2", cwd=tmp_path)
+    assert other.returncode == 2 and "--temperature applies to the generated scale_free" in (
+        other.stderr
+    )
 
 
 def test_deploy_example(runs):

@@ -10,7 +10,7 @@ import pytest
 
 import iqpgen
 from conftest import random_params, statevector_probs, tied_circuit
-from iqpgen import mmd
+from iqpgen import kernel, mmd
 
 
 def _data(n, m=60, seed=3, p=0.3):
@@ -177,11 +177,11 @@ def test_exact_gradient_matches_finite_differences_and_jits():
 
 def test_uniform_mmd_bad_input():
     with pytest.raises(ValueError, match="X must"):
-        mmd.uniform_mmd(np.array([[0, 2], [1, 0]]), 1.0)
+        kernel.uniform_mmd(np.array([[0, 2], [1, 0]]), 1.0)
     with pytest.raises(ValueError, match="max_rows must be at least 2"):
-        mmd.uniform_mmd(np.zeros((4, 3)), 1.0, max_rows=1)
+        kernel.uniform_mmd(np.zeros((4, 3)), 1.0, max_rows=1)
     with pytest.raises(ValueError, match="sigma must be > 0"):
-        mmd.uniform_mmd(np.zeros((4, 3)), -1.0)
+        kernel.uniform_mmd(np.zeros((4, 3)), -1.0)
 
 
 def test_exact_bad_input():
@@ -208,14 +208,14 @@ def test_between_samples_matches_direct_kernel():
         + (kyy.sum() - np.trace(kyy)) / (30 * 29)
         - 2 * kxy.mean()
     )
-    assert mmd.between_samples(X, Y, s) == pytest.approx(ref, abs=1e-12)
+    assert kernel.between_samples(X, Y, s) == pytest.approx(ref, abs=1e-12)
 
 
 def test_heuristics():
     X = np.array([[0, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 1]])
-    assert mmd.median_heuristic(X) == 2.0
+    assert kernel.median_heuristic(X) == 2.0
     Xl = _data(100, m=50, p=0.5)
-    sig = mmd.sigma_heuristic(Xl, n_sigmas=4)
+    sig = kernel.sigma_heuristic(Xl, n_sigmas=4)
     # The paper's list: sqrt(linspace(σ₂², m_E, k)), descending from the weight-2 bandwidth to
     # the square root of the median Euclidean distance.
     assert len(sig) == 4 and sig == sorted(sig, reverse=True)
@@ -226,8 +226,8 @@ def test_heuristics():
     np.testing.assert_allclose(np.diff(np.square(sig)), (m_e - sig[0] ** 2) / 3, rtol=1e-9)
     # The paper's first (weight-2) bandwidths at 484 and 1,000 bits.
     for n, first in [(484, 7.762), (1000, 11.169)]:
-        assert round(mmd.sigma_heuristic(_data(n, m=20, p=0.5))[0], 3) == first
-    assert mmd.sigma_heuristic(X, n_sigmas=1) == [1.0]  # n <= 4: σ₂ = 1
+        assert round(kernel.sigma_heuristic(_data(n, m=20, p=0.5))[0], 3) == first
+    assert kernel.sigma_heuristic(X, n_sigmas=1) == [1.0]  # n <= 4: σ₂ = 1
 
 
 @pytest.mark.parametrize(

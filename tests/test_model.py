@@ -365,7 +365,7 @@ def test_sigma_weights_and_uniform_mmd_against_enumeration():
     X, _ = ising_chain(n=6, m=300, seed=5)
     sig = [0.6, 1.3]
     xs = iqpgen.exact.all_bitstrings(6).astype(float)
-    for s, u in zip(sig, iqpgen.mmd.uniform_mmd(X, sig), strict=True):
+    for s, u in zip(sig, iqpgen.kernel.uniform_mmd(X, sig), strict=True):
         d = ((X[:, None, :] != X[None, :, :]).sum(-1)).astype(float)
         k = np.exp(-d / (2 * s * s))
         data_mean = (k.sum() - len(X)) / (len(X) * (len(X) - 1))
@@ -374,7 +374,7 @@ def test_sigma_weights_and_uniform_mmd_against_enumeration():
     kw = dict(sigma=sig, max_steps=0, estimator="monte_carlo", validation_fraction=0.0,
               verbose=False)  # fmt: skip
     auto = IqpModel(**kw).fit(X).sigma_weights_
-    u = iqpgen.mmd.uniform_mmd(X, sig)
+    u = iqpgen.kernel.uniform_mmd(X, sig)
     expected = u**-0.25 / np.mean(u**-0.25)
     assert np.allclose(auto, expected)
     assert IqpModel(sigma_weights="equal", **kw).fit(X).sigma_weights_ is None

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _checks, bitflip, init, mmd, train
+from .. import _checks, bitflip, init, kernel, mmd, train
 from ..circuit import IqpCircuit
 from ..estimator import supports_from_ops
 from ..objective import circuit_for
@@ -136,7 +136,7 @@ def bitflip_loss(
     params = _checks.check_params(circuit, params)
     key = _checks.check_key(key)
     n_ops = _checks.check_int("n_ops", n_ops, minimum=1)
-    sigmas = mmd.as_sigmas(sigma)
+    sigmas = kernel.as_sigmas(sigma)
     data = _checks.check_binary_matrix("data", data, n_cols=circuit.n_qubits, min_rows=2)
     per = per_sigma_jit(
         exact_terms(_bitflip_expval),

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 
-from .. import _checks, mmd
+from .. import _checks, kernel, mmd
 
 __all__ = ["per_sigma", "per_sigma_jit", "exact_terms", "sample_terms", "rng_from", "MmdBaseline"]
 
@@ -119,13 +119,13 @@ class MmdBaseline(DensityMixin, BaseEstimator):
                     f"sigma must be 'auto', a float > 0 or a list, got {self.sigma!r}."
                 )
         else:
-            mmd.as_sigmas(self.sigma)
+            kernel.as_sigmas(self.sigma)
         _checks.key_from(self.random_state)  # validates
 
     def _resolve_sigma(self, X: np.ndarray) -> tuple[float, ...]:
         if isinstance(self.sigma, str):
-            return tuple(mmd.sigma_heuristic(X))
-        return mmd.as_sigmas(self.sigma)
+            return tuple(kernel.sigma_heuristic(X))
+        return kernel.as_sigmas(self.sigma)
 
     def _eval_key(self, random_state: Any, tag: int) -> jax.Array:
         if random_state is None:
@@ -141,7 +141,7 @@ class MmdBaseline(DensityMixin, BaseEstimator):
         """Unbiased MMD² estimates to ``X``, one per bandwidth (``sigma_`` by default)."""
         self.check_fitted()
         X = self._check_X(X)
-        sigmas = self.sigma_ if sigma is None else mmd.as_sigmas(sigma)
+        sigmas = self.sigma_ if sigma is None else kernel.as_sigmas(sigma)
         key = self._eval_key(random_state, 1)
         terms_fn, state = self.mmd_terms(jax.random.fold_in(key, 1))
         per = per_sigma_jit(

@@ -29,7 +29,7 @@ class IndependentBits(MmdBaseline):
 
     Args:
         sigma: bandwidth(s) for :meth:`mmd` and :meth:`score`, or ``"auto"``
-            (:func:`iqpgen.mmd.sigma_heuristic` on the training data).
+            (:func:`iqpgen.kernel.sigma_heuristic` on the training data).
         n_ops: operators per bandwidth in :meth:`mmd`.
         random_state: int seed, JAX key or None (sampling and MMD operators).
 

@@ -148,9 +148,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         model.set_params(n_samples=args.n_samples)
     sigma = resolve_sigma(args.sigma)
     if sigma == "auto":
-        from .. import mmd
+        from .. import kernel
 
-        sigmas = tuple(mmd.sigma_heuristic(X))
+        sigmas = tuple(kernel.sigma_heuristic(X))
     else:
         sigmas = tuple(model.sigma_) if sigma is None else tuple(sigma)
     seed = seed_or_fresh(args.seed)

@@ -10,7 +10,8 @@ same data.
   lattice; its couplings: :func:`ising_2d_couplings`) and :func:`dwave_like` (its couplings:
   :func:`dwave_like_couplings`).
 * Others: :func:`blobs`, :func:`digits`.
-* Files and libraries: :func:`load_dwave` (the Zenodo ``.npy`` files), :func:`load_pennylane`
+* Files and libraries: :func:`load_dwave` (the Zenodo ``.npy`` files), :func:`read_graph` (an
+  adjacency-list file, such as the paper's scale-free graph), :func:`load_pennylane`
   (PennyLane's dataset service; needs internet).
 
 Generated Ising datasets are cached on disk, one ``.npy`` file per set of inputs, in
@@ -33,7 +34,7 @@ from .ising import (
     scale_free,
     scale_free_model,
 )
-from .loaders import blobs, digits, load_dwave, load_pennylane
+from .loaders import blobs, digits, load_dwave, load_pennylane, read_graph
 from .sampler import (
     check_temperature,
     coupling_strength,
@@ -63,6 +64,7 @@ __all__ = [
     "digits",
     "load_dwave",
     "load_pennylane",
+    "read_graph",
     "cache_dir",
     "DATA_VERSION",
 ]

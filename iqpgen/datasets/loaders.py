@@ -18,7 +18,7 @@ import numpy as np
 from .. import _checks
 from . import _cache
 
-__all__ = ["blobs", "digits", "load_dwave", "load_pennylane"]
+__all__ = ["blobs", "digits", "load_dwave", "load_pennylane", "read_graph"]
 
 
 def _check_fraction(name: str, value: Any, *, low: float, high: float, closed: bool) -> float:
@@ -242,6 +242,58 @@ def load_dwave(
         raise ValueError(f"{p} holds {x.shape[0]} sample; a train/test split needs at least 2.")
     n_test = min(max(round(test_fraction * x.shape[0]), 1), x.shape[0] - 1)
     return x[: x.shape[0] - n_test], x[x.shape[0] - n_test :]
+
+
+def read_graph(path: str | os.PathLike[str]) -> Any:
+    """Read a graph from a networkx adjacency-list file with integer node labels.
+
+    The nodes of the returned ``networkx.Graph`` are in ascending label order, so that column
+    ``k`` of data generated on it (:func:`~iqpgen.datasets.scale_free`) is the ``k``-th
+    smallest label; ``networkx.read_adjlist`` alone orders nodes by first appearance. The
+    paper's scale-free graph (``graph.adjlist`` in its repository, 1,000 nodes, 2,991 edges)
+    is such a file.
+
+    Args:
+        path: the adjacency-list file: one line per node, its label then its neighbours'.
+
+    Returns:
+        An undirected ``networkx.Graph``.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the file is not an adjacency list of integer labels, has no nodes, or
+            has self-loops.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     f = pathlib.Path(d, "g.adjlist")
+        ...     _ = f.write_text("2 0\\n0 1\\n1\\n")
+        ...     list(read_graph(f).nodes), sorted(read_graph(f).edges)
+        ([0, 1, 2], [(0, 1), (0, 2)])
+    """
+    import networkx as nx
+
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a file path, got {type(path).__name__}.")
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise FileNotFoundError(f"{p} does not exist; pass a networkx adjacency-list file.")
+    try:
+        raw = nx.read_adjlist(p, nodetype=int)
+    except (TypeError, ValueError, UnicodeDecodeError) as err:
+        raise ValueError(
+            f"{p} is not an adjacency list of integer node labels ({err}); write it with "
+            "networkx.write_adjlist."
+        ) from err
+    if raw.number_of_nodes() == 0:
+        raise ValueError(f"{p} has no nodes; pass a non-empty adjacency list.")
+    if nx.number_of_selfloops(raw) > 0:
+        raise ValueError(f"{p} has self-loops; remove them from the file.")
+    graph = nx.Graph()
+    graph.add_nodes_from(sorted(raw.nodes))
+    graph.add_edges_from(raw.edges)
+    return graph
 
 
 def _bits(name: str, value: Any) -> np.ndarray:

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _checks, mmd
+from .. import _checks, kernel, mmd
 from ..baselines.common import per_sigma_jit, sample_terms
 from ..estimator import Estimate
 from .common import model_kind, n_features, sample_groups
@@ -43,7 +43,7 @@ def mmd_vs_sigma(
     * a 0/1 matrix of samples: split into ``n_repeats`` groups (each needs ≥ 2 rows).
 
     The operator route is used for samples, rather than the kernel sums of
-    :func:`iqpgen.mmd.between_samples`, because it costs ``O(n_ops · |a| · rows/32)`` word
+    :func:`iqpgen.kernel.between_samples`, because it costs ``O(n_ops · |a| · rows/32)`` word
     operations instead of ``O(rows² · n)``: at 1,000 bits and a few thousand rows a repeat
     takes milliseconds instead of minutes. For one key the operators of repeat ``r`` are the
     same for every model, so differences between models are measured on the same operators.
@@ -76,7 +76,7 @@ def mmd_vs_sigma(
     n_ops = _checks.check_int("n_ops", n_ops, minimum=1)
     n_samples = _checks.check_int("n_samples", n_samples, minimum=2)
     n_repeats = _checks.check_int("n_repeats", n_repeats, minimum=2)
-    sig = mmd.as_sigmas(sigmas)
+    sig = kernel.as_sigmas(sigmas)
     X_test = _checks.check_binary_matrix("X_test", X_test, n_cols=n_features(model), min_rows=2)
     n = X_test.shape[1]
     data = mmd.pack_data(X_test)

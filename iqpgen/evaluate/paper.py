@@ -10,7 +10,7 @@ chunks, the paper's sample sizes, and its "Random" and "True" reference rows.
   Monte Carlo operators and circuit samples (a fresh key per chunk), or the exact MMD² when the
   model was trained with the exact estimator (no estimator noise at all).
 * Every other model is sampled: 5,000 samples split into 20 groups of 250, group ``c`` against
-  chunk ``c``, by the unbiased kernel U-statistic (:func:`iqpgen.mmd.between_samples_each`).
+  chunk ``c``, by the unbiased kernel U-statistic (:func:`iqpgen.kernel.between_samples_each`).
   A 0/1 matrix (e.g. the training set, the "True" row) is split into 20 groups the same way.
 * "Random" is uniform bits, as many rows as the training set (:func:`random_rows`).
 """
@@ -23,7 +23,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from .. import _checks, mmd
+from .. import _checks, kernel, mmd
 from ..estimator import Estimate
 from .common import model_kind, n_features, sample_groups
 
@@ -41,7 +41,7 @@ def paper_bandwidths(training_sigmas: float | Sequence[float], n: int = 10) -> l
         >>> paper_bandwidths([7.762, 6.151, 3.928])[:3]
         [3.928, 4.354, 4.78]
     """
-    sig = mmd.as_sigmas(training_sigmas)
+    sig = kernel.as_sigmas(training_sigmas)
     n = _checks.check_int("n", n, minimum=1)
     return [float(v) for v in np.round(np.linspace(min(sig), max(sig), n), 3)]
 
@@ -107,7 +107,7 @@ def paper_mmd(
     n_ops = _checks.check_int("n_ops", n_ops, minimum=1)
     n_samples = _checks.check_int("n_samples", n_samples, minimum=1)
     n_model_samples = _checks.check_int("n_model_samples", n_model_samples, minimum=2 * n_chunks)
-    sig = mmd.as_sigmas(sigmas)
+    sig = kernel.as_sigmas(sigmas)
     X_test = _checks.check_binary_matrix("X_test", X_test, n_cols=n_features(model), min_rows=2)
     if X_test.shape[0] < 2 * n_chunks:
         raise ValueError(
@@ -124,7 +124,7 @@ def paper_mmd(
     else:
         groups = sample_groups(model, kind, n, n_chunks, n_model_samples, key)
         values = [
-            mmd.between_samples_each(g, c, sig).tolist()
+            kernel.between_samples_each(g, c, sig).tolist()
             for g, c in zip(groups, chunks, strict=True)
         ]
     v = np.asarray(values, np.float64)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import mmd
+from .. import kernel
 from ..estimator import Estimate
 
 __all__ = ["plot_loss", "plot_mmd_vs_sigma", "plot_correlations"]
@@ -104,7 +104,7 @@ def plot_mmd_vs_sigma(
         >>> len(plot_mmd_vs_sigma([1.0, 2.0], {"model": est}).axes)
         1
     """
-    sig = np.asarray(mmd.as_sigmas(sigmas))
+    sig = np.asarray(kernel.as_sigmas(sigmas))
     fig = _figure((6.0, 4.0))
     ax = fig.add_subplot()
     for name, est in results.items():

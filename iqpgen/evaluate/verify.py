@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _checks, mmd
+from .. import _checks, kernel, mmd
 from ..circuit import IqpCircuit
 from ..estimator import Estimate, check_variance_reduction
 from ..noise import check_readout_error
@@ -89,7 +89,7 @@ def verify_samples(
     n_ops = _checks.check_int("n_ops", n_ops, minimum=1)
     n_samples = _checks.check_int("n_samples", n_samples, minimum=2)
     n_repeats = _checks.check_int("n_repeats", n_repeats, minimum=2)
-    sigmas = mmd.as_sigmas(sigma)
+    sigmas = kernel.as_sigmas(sigma)
     n = circuit.n_qubits
     samples = _checks.check_binary_matrix(
         "samples", samples, n_cols=n, min_rows=2 * n_repeats, what="rows (two per repeat)"
