@@ -58,7 +58,8 @@ def load_rows(path: str, n_bits: int, what: str) -> np.ndarray:
 def make_data(exp, args, cfg) -> tuple[np.ndarray, np.ndarray, dict]:
     """Training and test rows, and Ising model ``(J, h)`` where there is one."""
     seed = args.data_seed if args.data_seed is not None else exp.data_seed
-    key = jax.random.key(args.seed if seed is None or args.quick else seed)
+    data_seed = args.seed if seed is None or args.quick else seed
+    key = jax.random.key(data_seed)
     n_train, n_test = cfg["n_train"], cfg["n_test"]
     if (args.train is None) != (args.test is None):
         raise ValueError("give both --train and --test, or neither.")
@@ -94,7 +95,6 @@ def make_data(exp, args, cfg) -> tuple[np.ndarray, np.ndarray, dict]:
                     f"--graph ({args.graph}) has {model['graph'].number_of_nodes()} nodes; "
                     f"this experiment needs {exp.n_bits}."
                 )
-            extra["data"] = {"graph": os.path.abspath(args.graph)}
         else:
             model["n_nodes"] = 200 if args.quick else None
         temp = {"temperature": args.temperature} if args.temperature is not None else {}
@@ -102,6 +102,12 @@ def make_data(exp, args, cfg) -> tuple[np.ndarray, np.ndarray, dict]:
         edges, weights, h = datasets.scale_free_model(key=key, **model)
         extra["ising"] = ((edges, weights), h)
         extra["graph_edges"] = edges
+        extra["data"] = {
+            "graph": None if args.graph is None else os.path.abspath(args.graph),
+            "coupling_seed": args.coupling_seed,
+            "temperature": temp.get("temperature", 1.0),
+            "data_seed": data_seed,
+        }
     return X[:n_train], X[n_train:], extra
 
 
