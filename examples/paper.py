@@ -97,15 +97,15 @@ def make_data(exp, args, cfg) -> tuple[np.ndarray, np.ndarray, dict]:
                 )
         else:
             model["n_nodes"] = 200 if args.quick else None
-        temp = {"temperature": args.temperature} if args.temperature is not None else {}
-        X = datasets.scale_free(n, key=key, cache=cache, **model, **temp)
+        temperature = 1.0 if args.temperature is None else args.temperature
+        X = datasets.scale_free(n, key=key, cache=cache, temperature=temperature, **model)
         edges, weights, h = datasets.scale_free_model(key=key, **model)
         extra["ising"] = ((edges, weights), h)
         extra["graph_edges"] = edges
         extra["data"] = {
             "graph": None if args.graph is None else os.path.abspath(args.graph),
             "coupling_seed": args.coupling_seed,
-            "temperature": temp.get("temperature", 1.0),
+            "temperature": temperature,
             "data_seed": data_seed,
         }
     return X[:n_train], X[n_train:], extra

@@ -348,8 +348,10 @@ def test_scale_free_coupling_seed_is_numpys_legacy_stream():
     edges, weights, _ = ds.scale_free_model(key=jax.random.key(0), graph=graph, coupling_seed=666)
     full = np.random.RandomState(666).rand(2100, 2100)
     np.testing.assert_array_equal(weights, full[edges[:, 0], edges[:, 1]])
-    with pytest.raises(ValueError, match="coupling_seed must be at least 0"):
-        ds.scale_free_model(key=jax.random.key(0), n_nodes=10, coupling_seed=-1)
+    for bad, error, match in [(-1, ValueError, "at least 0"), (2**32, ValueError, "below 2"),
+                              (True, TypeError, "an int")]:  # fmt: skip
+        with pytest.raises(error, match=f"coupling_seed must be {match}"):
+            ds.scale_free_model(key=jax.random.key(0), n_nodes=10, coupling_seed=bad)
     # The cache tells the two coupling draws apart.
     a = ds.scale_free(16, key=jax.random.key(0), n_nodes=30, sampler="tempering")
     b = ds.scale_free(16, key=jax.random.key(0), n_nodes=30, sampler="tempering", coupling_seed=1)

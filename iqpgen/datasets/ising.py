@@ -192,9 +192,10 @@ def scale_free(
     script's ``T = 1`` the paper sampler's data are far from the paper's published "Random"
     row (5.8e-2 / 3.4e-1 / 3.5e-1 at σ = 3.825 / 7.905 / 11.169, against 7.3e-4 / 1.07e-1 /
     1.59e-1); at ``T = 1.7`` with 2 of 8 chains frozen (``key=jax.random.key(2)``) they are
-    6.4e-4 / 1.04e-1 / 1.55e-1 and :func:`~iqpgen.kernel.sigma_heuristic` gives [11.169,
-    8.351, 3.838], the paper's list being [11.169, 8.348, 3.825]; so the published tables
-    match that setting better than the script's.
+    6.4e-4 / 1.05e-1 / 1.57e-1 (4,000 test rows) and
+    :func:`~iqpgen.kernel.sigma_heuristic` gives [11.169, 8.351, 3.838], the paper's list
+    being [11.169, 8.348, 3.825]; so the published tables match that setting better than the
+    script's.
 
     Results are cached on disk (see :mod:`iqpgen.datasets`); ``cache=False`` recomputes. The
     paper's 40,000 rows at 1,000 nodes take 3–6 minutes on 2 CPU cores.
