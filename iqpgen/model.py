@@ -44,7 +44,7 @@ AUTO_VARIANCE_REDUCTION = "control+antithetic"
 #: data's MMD² to uniform bits (:func:`iqpgen.kernel.uniform_mmd`). With several bandwidths the
 #: plain mean is dominated by the widest ones, whose MMD² is largest, and the narrowest
 #: (high-weight correlations) hardly trains. Measured in ``docs/fitting.md``.
-SIGMA_WEIGHT_EXPONENT = 1 / 3
+SIGMA_WEIGHT_EXPONENT = 3 / 8
 
 #: Values of ``IqpModel``'s ``keep``.
 KEEP = ("best", "last")
@@ -89,7 +89,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         sigma: kernel bandwidth, a list of them (losses averaged), or ``"auto"``
             (:func:`iqpgen.kernel.sigma_heuristic` on the training data).
         sigma_weights: how the bandwidths' losses are averaged in training and validation:
-            ``"auto"`` weighs each by ``u_σ^(−1/3)``, ``u_σ`` the data's MMD² to uniform bits
+            ``"auto"`` weighs each by ``u_σ^(−3/8)``, ``u_σ`` the data's MMD² to uniform bits
             (:func:`iqpgen.kernel.uniform_mmd`), so the narrow bandwidths (high-order
             correlations), whose MMD² is orders of magnitude smaller, still train;
             ``"equal"`` is the plain mean (the paper's, and ``"auto"`` on the exact loss);

@@ -375,7 +375,7 @@ def test_sigma_weights_and_uniform_mmd_against_enumeration():
               verbose=False)  # fmt: skip
     auto = IqpModel(**kw).fit(X).sigma_weights_
     u = iqpgen.kernel.uniform_mmd(X, sig)
-    expected = u ** (-1 / 3) / np.mean(u ** (-1 / 3))
+    expected = u ** (-3 / 8) / np.mean(u ** (-3 / 8))
     assert np.allclose(auto, expected)
     assert IqpModel(sigma_weights="equal", **kw).fit(X).sigma_weights_ is None
     assert IqpModel(**(kw | dict(estimator="exact"))).fit(X).sigma_weights_ is None
