@@ -60,10 +60,10 @@ CONFIGS: dict[str, dict] = {
     "default, plain estimates": dict(variance_reduction="none"),
     "default, constant rate": dict(lr_schedule="constant"),
     "default, moments init": dict(init="moments"),
-    # Bandwidth weights u_σ^(-e) for other exponents e than the default's (u_σ: the training
-    # rows' MMD² to uniform bits).
-    "default, weights u^-0.375": dict(weight_exponent=0.375),
-    "default, weights u^-0.5": dict(weight_exponent=0.5),
+    # Bandwidth weights u_σ^(-e) for other exponents e than the default's 3/8 (u_σ: the
+    # training rows' MMD² to uniform bits).
+    "default, weights u^-1/3": dict(weight_exponent=1 / 3),
+    "default, weights u^-1/2": dict(weight_exponent=1 / 2),
 }
 PAPER_RATIO = {"dwave": (0.39, 0.19, 0.156), "scale_free": (0.64, 0.085, 0.075)}
 # Test rows: the paper's 60,000 D-Wave test rows would take the stand-in's sampler about 20
