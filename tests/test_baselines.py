@@ -307,9 +307,12 @@ def test_deep_ebm_learns_correlations_independent_bits_cannot():
     X = (rng.random((2000, 6)) < 0.3).astype(np.uint8)
     X[:, 1] = X[:, 0]
     X[:, 4] = 1 - X[:, 3]
-    kw = dict(hidden=(16,), n_steps=1000, learning_rate=1e-2, mcmc_steps=30, random_state=0)
+    # Adam at 3e-3 for 2,000 updates: at 1e-2 for 1,000 the fit depended on the seed (the
+    # samples' MMD² to the data was 0.07-0.09 of independent bits' over seeds 0-2 here, against
+    # 0.48-5.4 at 1e-2).
+    kw = dict(hidden=(16,), n_steps=2000, learning_rate=3e-3, mcmc_steps=30, random_state=0)
     model = DeepEBM(sigma=1.0, n_ops=200, n_samples=500, **kw).fit(X)
-    assert model.loss_.shape == (1000,) and np.isfinite(model.loss_).all()
+    assert model.loss_.shape == (2000,) and np.isfinite(model.loss_).all()
     S = model.sample(2000, random_state=1)
     assert S.dtype == np.uint8 and S.shape == (2000, 6)
     assert (S[:, 0] == S[:, 1]).mean() > 0.95 and (S[:, 3] != S[:, 4]).mean() > 0.95
