@@ -201,7 +201,8 @@ def scale_free(
     (20,000 test rows in the paper's protocol), σ list [11.169, 8.351, 3.838].
 
     Results are cached on disk (see :mod:`iqpgen.datasets`); ``cache=False`` recomputes. The
-    paper's 40,000 rows at 1,000 nodes take 3–6 minutes on 2 CPU cores.
+    paper's 40,000 rows at 1,000 nodes take 3–6 minutes on 2 CPU cores with ``m = 2`` and
+    about 11 with ``m = 3``.
 
     Args:
         n_samples: number of rows.
