@@ -21,8 +21,7 @@ Usage::
     python benchmarks/bench_training.py --out benchmarks/results-cpu-2core-training.json \\
         --plot benchmarks/results-cpu-2core-training.png
     python benchmarks/bench_training.py --quick       # tiny sizes, a check that it runs
-    python benchmarks/bench_training.py --datasets scale_free --graph graph.adjlist \\
-        --data-seed 2   # the paper's graph
+    python benchmarks/bench_training.py --datasets scale_free --graph graph.adjlist  # paper's
 """
 
 from __future__ import annotations
