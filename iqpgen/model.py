@@ -23,6 +23,7 @@ from .estimator import (
 from .noise import check_readout_error
 from .objective import ESTIMATORS, adam, circuit_for, exact_loss_function, loss_function
 from .persist import MODEL_FORMAT
+from .symmetry import check_symmetry, resolve_symmetry
 
 __all__ = ["IqpModel", "MODEL_FORMAT", "ESTIMATORS", "choose_estimator"]
 
@@ -86,6 +87,11 @@ class IqpModel(DensityMixin, BaseEstimator):
             ``iqpgen.gates.local(n, max_weight)`` with ``n`` from the data.
         max_weight: largest generator weight when ``gates`` is None.
         spin_sym: start from ``(|0…0⟩+|1…1⟩)/√2`` (for data symmetric under a global flip).
+        symmetry: ``"auto"`` sets ``spin_sym`` when the training data are flip-symmetric
+            (:func:`iqpgen.symmetry.flip_test`), ``"global_flip"`` always (warning when the
+            data clearly are not), ``None`` leaves ``spin_sym`` as given. Circuits of
+            even-weight generators alone are not flip-symmetric (they conserve the parity of
+            the output instead), so ``spin_sym`` is the way to the symmetry.
         sigma: kernel bandwidth, a list of them (losses averaged), or ``"auto"``
             (:func:`iqpgen.kernel.sigma_heuristic` on the training data).
         sigma_weights: how the bandwidths' losses are averaged in training and validation:
@@ -156,6 +162,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         gates: Any = None,
         max_weight: int = 2,
         spin_sym: bool = False,
+        symmetry: str | None = None,
         sigma: Any = "auto",
         sigma_weights: Any = "auto",
         estimator: str = "auto",
@@ -178,6 +185,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         self.gates = gates
         self.max_weight = max_weight
         self.spin_sym = spin_sym
+        self.symmetry = symmetry
         self.sigma = sigma
         self.sigma_weights = sigma_weights
         self.estimator = estimator
@@ -231,6 +239,14 @@ class IqpModel(DensityMixin, BaseEstimator):
             _checks.check_int("patience", self.patience, minimum=1)
         if not isinstance(self.spin_sym, bool | np.bool_):
             raise TypeError(f"spin_sym must be True or False, got {self.spin_sym!r}.")
+        if check_symmetry(self.symmetry) is not None and (
+            self.spin_sym or isinstance(self.gates, IqpCircuit)
+        ):
+            raise ValueError(
+                "symmetry sets the circuit's spin_sym: give symmetry or spin_sym=True, not "
+                "both, and with a ready-made IqpCircuit as gates give neither (it has its own "
+                "spin_sym)."
+            )
         if self.optimizer is None:
             if not (isinstance(self.learning_rate, str) and self.learning_rate == "auto"):
                 _checks.check_number("learning_rate", self.learning_rate, low=0.0)
@@ -278,8 +294,9 @@ class IqpModel(DensityMixin, BaseEstimator):
             return "monte_carlo"
         return choose_estimator(circuit, n_sigmas, int(self.n_ops), int(self.n_samples))
 
-    def _build_circuit(self, n: int) -> IqpCircuit:
-        return circuit_for(self.gates, n, max_weight=self.max_weight, spin_sym=self.spin_sym)
+    def _build_circuit(self, X: np.ndarray) -> IqpCircuit:
+        spin_sym = self.spin_sym or resolve_symmetry(self.symmetry, X) == "global_flip"
+        return circuit_for(self.gates, X.shape[1], max_weight=self.max_weight, spin_sym=spin_sym)
 
     def _initial_params(self, circuit: IqpCircuit, X: np.ndarray, key: jax.Array) -> jax.Array:
         if isinstance(self.init, str):
@@ -358,7 +375,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         X = self._check_X(X)
         key = _checks.key_from(self.random_state)
         k_split, k_init, k_train, k_val = jax.random.split(key, 4)
-        circuit = self._build_circuit(X.shape[1])
+        circuit = self._build_circuit(X)
         readout = self._readout(X.shape[1])
         n_sigmas = 3 if isinstance(self.sigma, str) else len(kernel.as_sigmas(self.sigma))
         kind = self._resolve_estimator(circuit, n_sigmas)

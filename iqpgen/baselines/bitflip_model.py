@@ -14,6 +14,7 @@ from .. import _checks, bitflip, init, kernel, mmd, train
 from ..circuit import IqpCircuit
 from ..estimator import supports_from_ops
 from ..objective import circuit_for
+from ..symmetry import check_symmetry, resolve_symmetry
 from .common import MmdBaseline, exact_terms, per_sigma, per_sigma_jit
 
 __all__ = ["BitflipModel", "bitflip_loss"]
@@ -165,6 +166,8 @@ class BitflipModel(MmdBaseline):
             ``iqpgen.gates.local_circuit(n, max_weight)``.
         max_weight: largest generator weight when ``gates`` is None.
         spin_sym: start from ``0…0`` or ``1…1`` with probability ½ each.
+        symmetry: ``"auto"`` sets ``spin_sym`` when the data are flip-symmetric
+            (:mod:`iqpgen.symmetry`), ``"global_flip"`` always, ``None`` leaves it as given.
         sigma: bandwidth(s) of the loss, or ``"auto"``.
         n_ops: operators per bandwidth per step (and in :meth:`mmd`).
         learning_rate: Adam's step size (ignored when ``optimizer`` is given).
@@ -190,6 +193,7 @@ class BitflipModel(MmdBaseline):
         gates: Any = None,
         max_weight: int = 2,
         spin_sym: bool = False,
+        symmetry: str | None = None,
         sigma: Any = "auto",
         n_ops: int = 1000,
         learning_rate: float = 1e-3,
@@ -202,6 +206,7 @@ class BitflipModel(MmdBaseline):
         self.gates = gates
         self.max_weight = max_weight
         self.spin_sym = spin_sym
+        self.symmetry = symmetry
         self.sigma = sigma
         self.n_ops = n_ops
         self.learning_rate = learning_rate
@@ -211,8 +216,9 @@ class BitflipModel(MmdBaseline):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _build_circuit(self, n: int) -> IqpCircuit:
-        return circuit_for(self.gates, n, max_weight=self.max_weight, spin_sym=self.spin_sym)
+    def _build_circuit(self, X: np.ndarray) -> IqpCircuit:
+        spin_sym = self.spin_sym or resolve_symmetry(self.symmetry, X) == "global_flip"
+        return circuit_for(self.gates, X.shape[1], max_weight=self.max_weight, spin_sym=spin_sym)
 
     def fit(self, X: Any, y: Any = None) -> BitflipModel:
         """Train on the 0/1 matrix ``X`` ``(m, n)``, ``m ≥ 2``; returns ``self``."""
@@ -221,6 +227,13 @@ class BitflipModel(MmdBaseline):
         _checks.check_int("max_steps", self.max_steps, minimum=0)
         if not isinstance(self.spin_sym, bool | np.bool_):
             raise TypeError(f"spin_sym must be True or False, got {self.spin_sym!r}.")
+        if check_symmetry(self.symmetry) is not None and (
+            self.spin_sym or isinstance(self.gates, IqpCircuit)
+        ):
+            raise ValueError(
+                "symmetry sets the circuit's spin_sym: give symmetry or spin_sym=True, not "
+                "both, and with a ready-made IqpCircuit as gates give neither."
+            )
         if self.optimizer is None:
             _checks.check_number("learning_rate", self.learning_rate, low=0.0)
         elif not hasattr(self.optimizer, "update"):
@@ -231,7 +244,7 @@ class BitflipModel(MmdBaseline):
             if hasattr(self, attr):
                 delattr(self, attr)
         X = self._check_X(X)
-        circuit = self._build_circuit(X.shape[1])
+        circuit = self._build_circuit(X)
         sigmas = self._resolve_sigma(X)
         params0 = init.from_data(circuit, X, scale=self.init_scale)
         import optax

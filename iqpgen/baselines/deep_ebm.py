@@ -25,8 +25,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _checks, mmd
-from .common import MmdBaseline, sample_terms
+from .. import _checks
+from . import mcmc
+from .energy import EnergyBaseline
 
 __all__ = ["DeepEBM"]
 
@@ -71,8 +72,9 @@ def _energy_module(n: int, hidden: tuple[int, ...], seed: int):
     return _energy_class()(n, hidden, nnx.Rngs(seed))
 
 
-def _metropolis(model, x: jax.Array, key: jax.Array, n_steps: int) -> jax.Array:
-    """``n_steps`` single-bit-flip Metropolis steps on every row of ``x`` (float 0/1).
+def _metropolis(model, x: jax.Array, key: jax.Array, n_steps: int, beta=1.0) -> jax.Array:
+    """``n_steps`` single-bit-flip Metropolis steps at inverse temperature ``beta`` on every row
+    of ``x`` (float 0/1).
 
     The first layer's pre-activations are carried along: flipping bit ``i`` of spin ``s_i``
     changes them by ``−2 s_i W[i]``, so a step costs the layers after the first, not a full
@@ -87,7 +89,7 @@ def _metropolis(model, x: jax.Array, key: jax.Array, n_steps: int) -> jax.Array:
         bit = jnp.take_along_axis(x, site[:, None], axis=1)  # (rows, 1)
         a_y = a - 2.0 * (2.0 * bit - 1.0) * kernel[site]
         e_y = model.post(a_y)
-        accept = jnp.log(jax.random.uniform(k_acc, e.shape)) < e - e_y
+        accept = jnp.log(jax.random.uniform(k_acc, e.shape)) < beta * (e - e_y)
         rows = jnp.arange(x.shape[0])
         x = x.at[rows, site].set(jnp.where(accept, 1.0 - bit[:, 0], bit[:, 0]))
         return (x, jnp.where(accept[:, None], a_y, a), jnp.where(accept, e_y, e)), None
@@ -95,6 +97,25 @@ def _metropolis(model, x: jax.Array, key: jax.Array, n_steps: int) -> jax.Array:
     a0 = model.pre(x)
     (x, _, _), _ = jax.lax.scan(step, (x, a0, model.post(a0)), jax.random.split(key, n_steps))
     return x
+
+
+def _global_flip(model, x: jax.Array, key: jax.Array) -> jax.Array:
+    """A Metropolis–Hastings proposal ``x → 1 − x`` for every row."""
+    accept = jnp.log(jax.random.uniform(key, x.shape[:1])) < model(x) - model(1.0 - x)
+    return jnp.where(accept[:, None], 1.0 - x, x)
+
+
+def _sweep(graphdef, state, x, beta, key):
+    """One sweep (``n`` single-bit Metropolis flips) at inverse temperature ``beta``."""
+    from flax import nnx
+
+    return _metropolis(nnx.merge(graphdef, state), x, key, x.shape[-1], beta)
+
+
+def _log_weight(graphdef, state, x, beta):
+    from flax import nnx
+
+    return -beta * nnx.merge(graphdef, state)(x)
 
 
 @functools.lru_cache(maxsize=16)
@@ -111,9 +132,10 @@ def _trainer(graphdef, learning_rate: float, batch_size: int, mcmc_steps: int, l
 
     def update(carry, key, data):
         state, opt_state, chains = carry
-        k_batch, k_mcmc = jax.random.split(key)
+        k_batch, k_mcmc, k_flip = jax.random.split(key, 3)
         batch = data[jax.random.randint(k_batch, (batch_size,), 0, data.shape[0])]
-        chains = _metropolis(nnx.merge(graphdef, state), chains, k_mcmc, mcmc_steps)
+        model = nnx.merge(graphdef, state)
+        chains = _global_flip(model, _metropolis(model, chains, k_mcmc, mcmc_steps), k_flip)
 
         def loss(st):
             e_data, e_model = energy_of(st)(batch), energy_of(st)(chains)
@@ -132,37 +154,63 @@ def _trainer(graphdef, learning_rate: float, batch_size: int, mcmc_steps: int, l
     return optimizer, chunk
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef", "n_steps"))
-def _sample_jit(graphdef, state, key, x0, *, n_steps):
+@functools.partial(jax.jit, static_argnames=("graphdef",))
+def _pseudo_likelihood(graphdef, state, x, key):
+    """``n · mean_rows log p(x_i | x_−i)`` at one random bit ``i`` per row: an unbiased
+    estimate of the mean pseudo-log-likelihood."""
     from flax import nnx
 
-    return _metropolis(nnx.merge(graphdef, state), x0, key, n_steps)
+    model = nnx.merge(graphdef, state)
+    site = jax.random.randint(key, (x.shape[0],), 0, x.shape[1])
+    y = x.at[jnp.arange(x.shape[0]), site].set(1.0 - x[jnp.arange(x.shape[0]), site])
+    return x.shape[1] * jnp.mean(-jax.nn.softplus(model(x) - model(y)))
 
 
-class DeepEBM(MmdBaseline):
+class DeepEBM(EnergyBaseline):
     """An MLP energy-based model (Flax NNX) trained by persistent contrastive divergence.
 
-    Training runs ``n_steps`` Adam updates; each draws a batch of data rows and advances
+    **Training.** At most ``n_steps`` Adam updates; each draws a batch of data rows and advances
     ``n_chains`` persistent chains by ``mcmc_steps`` single-bit Metropolis flips (default five
-    per bit: with fewer, chains cross slowly between states that differ in correlated bits,
-    and the model's marginals come out biased). :meth:`sample` runs ``burn_in`` flips (default
-    ``200·n``, the paper's) from uniformly random states, one chain per sample. :meth:`mmd`
-    compares ``n_samples`` such samples with the data through the operators of the other
-    models (unbiased).
+    per bit) and one global-flip proposal. A fraction ``validation_fraction`` of the rows is
+    held out; every ``eval_every`` updates the model is scored on them — the exact mean
+    log-likelihood up to :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits (the partition
+    function by enumeration), an unbiased pseudo-likelihood estimate (one bit per row, fixed key)
+    beyond — the best parameters are kept (``best_step_``), and training stops after
+    ``patience`` evaluations without improvement.
+
+    **Symmetry and sampling** as :class:`~iqpgen.baselines.RBM`: ``symmetry="global_flip"``
+    (or ``"auto"`` on flip-symmetric data) trains on the rows and their mirror images and flips
+    each sample whole with probability ½; sampling is exact up to
+    :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits, otherwise chains of ``n``-flip
+    Metropolis sweeps with global-flip moves and optional parallel tempering, ``burn_in``
+    sweeps (default 200, the paper's ``200·n`` flips), diagnosed by split-R̂ and ESS
+    (:meth:`sample_chains`).
 
     Args:
         hidden: widths of the hidden layers (tanh).
         learning_rate: Adam's step size.
-        n_steps: training updates.
+        n_steps: most training updates.
         batch_size: data rows per update.
-        n_chains: persistent chains.
+        n_chains: persistent chains in training; in sampling, chains (default
+            ``n_samples // 10``, see :mod:`~iqpgen.baselines.mcmc`) are set by
+            ``sample_chains``' own rule.
         mcmc_steps: Metropolis flips per chain per update; None means ``5·n``.
-        burn_in: Metropolis flips per sample in :meth:`sample`; None means ``200·n``.
+        eval_every: updates between held-out evaluations (one compiled chunk).
+        patience: evaluations without improvement before training stops; ``None`` (default):
+            train to the end and keep the best (learning curves have long plateaus before a
+            correlation is learned, so stopping early is a choice to make per dataset).
+        validation_fraction: rows held out for the choice of step (0: keep the last).
+        symmetry: ``"auto"``, ``"global_flip"`` or ``None``.
+        sampler: ``"auto"``, ``"exact"`` or ``"mcmc"``.
+        burn_in, thinning, global_flip, n_temperatures: the sampling chains'
+            (:class:`~iqpgen.baselines.mcmc.McmcSettings`; ``burn_in`` in sweeps of ``n`` flips).
         l2: weight of the energy penalty ``mean(E²)`` (stability).
         sigma, n_ops, n_samples, random_state: as for the other baselines.
 
-    Fitted attributes: ``graphdef_`` and ``state_`` (the Flax NNX split of the energy module),
-    ``loss_`` (the PCD objective per update), ``sigma_``, ``n_features_in_``.
+    Fitted attributes: ``graphdef_`` and ``state_`` (the Flax NNX split of the energy module at
+    the best step), ``loss_`` (the PCD objective per update), ``validation_`` (held-out score
+    per evaluation, higher is better), ``best_step_``, ``symmetry_``, ``sigma_``,
+    ``n_features_in_``.
 
     Example:
         >>> import numpy as np
@@ -181,7 +229,15 @@ class DeepEBM(MmdBaseline):
         batch_size: int = 256,
         n_chains: int = 1000,
         mcmc_steps: int | None = None,
-        burn_in: int | None = None,
+        eval_every: int = 250,
+        patience: int | None = None,
+        validation_fraction: float = 0.1,
+        symmetry: str | None = "auto",
+        sampler: str = "auto",
+        burn_in: int = 200,
+        thinning: int = 10,
+        global_flip: bool = True,
+        n_temperatures: int = 1,
         l2: float = 1e-3,
         sigma: Any = "auto",
         n_ops: int = 1000,
@@ -194,15 +250,27 @@ class DeepEBM(MmdBaseline):
         self.batch_size = batch_size
         self.n_chains = n_chains
         self.mcmc_steps = mcmc_steps
+        self.eval_every = eval_every
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.symmetry = symmetry
+        self.sampler = sampler
         self.burn_in = burn_in
+        self.thinning = thinning
+        self.global_flip = global_flip
+        self.n_temperatures = n_temperatures
         self.l2 = l2
         self.sigma = sigma
         self.n_ops = n_ops
         self.n_samples = n_samples
         self.random_state = random_state
 
+    def _settings(self) -> mcmc.McmcSettings:
+        return super()._settings()._replace(n_chains=None)
+
     def _check_hyperparameters(self) -> tuple[int, ...]:
         self._check_common()
+        self._check_energy_options()
         hidden = self.hidden
         if isinstance(hidden, int | np.integer) or not isinstance(hidden, Sequence):
             raise TypeError(f"hidden must be a list of layer widths, e.g. (100,), got {hidden!r}.")
@@ -214,9 +282,9 @@ class DeepEBM(MmdBaseline):
         _checks.check_int("n_steps", self.n_steps, minimum=1)
         _checks.check_int("batch_size", self.batch_size, minimum=1)
         _checks.check_int("n_chains", self.n_chains, minimum=1)
-        for name in ("mcmc_steps", "burn_in"):
-            if getattr(self, name) is not None:
-                _checks.check_int(name, getattr(self, name), minimum=1)
+        _checks.check_int("eval_every", self.eval_every, minimum=1)
+        if self.mcmc_steps is not None:
+            _checks.check_int("mcmc_steps", self.mcmc_steps, minimum=1)
         _checks.check_number("l2", self.l2, low=0.0, low_open=False)
         _checks.check_int("n_samples", self.n_samples, minimum=2)
         return tuple(int(w) for w in hidden)
@@ -231,7 +299,8 @@ class DeepEBM(MmdBaseline):
         X = self._check_X(X)
         n = X.shape[1]
         key = _checks.key_from(self.random_state)
-        k_init, k_chains, k_train = jax.random.split(key, 3)
+        k_init, k_chains, k_train, k_split = jax.random.split(key, 4)
+        train, val = self._training_rows(X, k_split)
         seed = int(jax.random.randint(k_init, (), 0, 2**31 - 1))
         graphdef, state = nnx.split(_energy_module(n, hidden, seed))
         mcmc_steps = 5 * n if self.mcmc_steps is None else int(self.mcmc_steps)
@@ -240,46 +309,58 @@ class DeepEBM(MmdBaseline):
         )
         opt_state = optimizer.init(state)
         chains = jax.random.bernoulli(k_chains, 0.5, (int(self.n_chains), n)).astype(jnp.float32)
-        data = jnp.asarray(X, jnp.float32)
-        losses = []
+        data = jnp.asarray(train, jnp.float32)
+        val = jnp.asarray(val, jnp.float32)
+        k_val = jax.random.fold_in(k_split, 1)
+        losses, scores = [], []
+        best, best_score, best_step, since = state, -np.inf, 0, 0
         done, total = 0, int(self.n_steps)
-        while done < total:  # compiled chunks of at most 500 updates
-            length = min(500, total - done)
+        while done < total:  # compiled chunks of eval_every updates
+            length = min(int(self.eval_every), total - done)
             (state, opt_state, chains), values = chunk(
                 state, opt_state, chains, jax.random.fold_in(k_train, done), data, length=length
             )
             losses.append(np.asarray(values))
             done += length
-        loss = np.concatenate(losses)
-        if not np.isfinite(loss).all():
-            raise FloatingPointError("DeepEBM training diverged; lower learning_rate.")
-        self.graphdef_, self.state_ = graphdef, state
-        self.loss_ = loss
+            if not np.isfinite(losses[-1]).all():
+                raise FloatingPointError("DeepEBM training diverged; lower learning_rate.")
+            if val.shape[0]:
+                score = self._heldout_score(graphdef, state, val, k_val)
+                scores.append(score)
+                if score > best_score:
+                    best, best_score, best_step, since = state, score, done, 0
+                else:
+                    since += 1
+                    if self.patience is not None and since >= int(self.patience):
+                        break
+        self.graphdef_ = graphdef
+        self.state_ = best if val.shape[0] else state
+        self.best_step_ = best_step if val.shape[0] else done
+        self.loss_ = np.concatenate(losses)
+        self.validation_ = np.asarray(scores, np.float64)
         self.sigma_ = self._resolve_sigma(X)
         self.n_features_in_ = n
         return self
 
+    @staticmethod
+    def _heldout_score(graphdef, state, val: jax.Array, key: jax.Array) -> float:
+        if val.shape[1] <= mcmc.EXACT_MAX_BITS:
+            return mcmc.mean_log_prob(_log_weight, graphdef, state, val)
+        return float(_pseudo_likelihood(graphdef, state, val, key))
+
+    def _chain_parts(self):
+        return _sweep, _log_weight, self.graphdef_, self.state_
+
     def energy(self, X: Any) -> np.ndarray:
-        """``E(x)`` for each row of the 0/1 matrix ``X`` (lower is more probable)."""
+        """``E(x)`` for each row of the 0/1 matrix ``X`` (lower is more probable; for a
+        flip-symmetric model ``−log(½(e^{−E(x)} + e^{−E(1−x)}))``, the model it samples)."""
         from flax import nnx
 
         self.check_fitted()
         X = self._check_X(X, min_rows=1)
         model = nnx.merge(self.graphdef_, self.state_)
-        return np.asarray(model(jnp.asarray(X, jnp.float32)), np.float64)
-
-    def sample(self, n_samples: int = 1, random_state: Any = None) -> np.ndarray:
-        """``(n_samples, n)`` 0/1 samples (uint8): ``burn_in`` Metropolis flips per chain
-        from uniformly random states."""
-        self.check_fitted()
-        n_samples = _checks.check_int("n_samples", n_samples, minimum=1)
-        n = self.n_features_in_
-        k0, k1 = jax.random.split(self._eval_key(random_state, 3))
-        x0 = jax.random.bernoulli(k0, 0.5, (n_samples, n)).astype(jnp.float32)
-        steps = 200 * n if self.burn_in is None else int(self.burn_in)
-        x = _sample_jit(self.graphdef_, self.state_, k1, x0, n_steps=steps)
-        return np.asarray(x, np.uint8)
-
-    def mmd_terms(self, key):
-        samples = self.sample(int(self.n_samples), random_state=key)
-        return sample_terms, mmd.pack_data(samples)
+        e = np.asarray(model(jnp.asarray(X, jnp.float32)), np.float64)
+        if self.symmetry_ == "global_flip":
+            e_mirror = np.asarray(model(jnp.asarray(1 - X, jnp.float32)), np.float64)
+            e = -np.logaddexp(-e, -e_mirror) + np.log(2.0)
+        return e

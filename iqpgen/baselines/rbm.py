@@ -1,49 +1,96 @@
-"""A restricted Boltzmann machine baseline (scikit-learn's ``BernoulliRBM``)."""
+r"""A restricted Boltzmann machine baseline: scikit-learn's ``BernoulliRBM`` trained to
+convergence on held-out rows, sampled by chains that mix (or exactly, for small models).
+
+The RBM is :math:`p(v, h) \propto e^{b\cdot v + c\cdot h + h^\top W v}`; its visible units
+have the free energy :math:`F(v) = -b\cdot v - \sum_j \mathrm{softplus}(c_j + W_j v)` and, at
+inverse temperature :math:`\beta`, :math:`p_\beta(v) \propto e^{\beta b\cdot v}
+\prod_j (1 + e^{\beta(c_j + W_j v)})`, the marginal of block Gibbs sampling at that
+temperature (what parallel tempering runs on its hot rungs).
+"""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from .. import _checks, mmd
-from .common import MmdBaseline, rng_from, sample_terms
+from .. import _checks
+from . import mcmc
+from .common import rng_from
+from .energy import EnergyBaseline
 
 __all__ = ["RBM"]
 
 
-class RBM(MmdBaseline):
+def _log_weight(static, params, x, beta):
+    W, b_v, b_h = params
+    return beta * (x @ b_v) + jnp.sum(jax.nn.softplus(beta * (x @ W.T + b_h)), axis=-1)
+
+
+def _gibbs(static, params, x, beta, key):
+    """One block Gibbs sweep ``h ~ p_β(h|v)``, ``v ~ p_β(v|h)``."""
+    W, b_v, b_h = params
+    k_h, k_v = jax.random.split(key)
+    h = jax.random.bernoulli(k_h, jax.nn.sigmoid(beta * (x @ W.T + b_h))).astype(x.dtype)
+    return jax.random.bernoulli(k_v, jax.nn.sigmoid(beta * (h @ W + b_v))).astype(x.dtype)
+
+
+class RBM(EnergyBaseline):
     """A restricted Boltzmann machine (scikit-learn's ``BernoulliRBM``) as a generative model.
 
-    Trained by persistent contrastive divergence (scikit-learn). :meth:`sample` runs
-    ``burn_in`` sweeps of block Gibbs sampling, ``h ~ p(h|v)`` then ``v ~ p(v|h)``, from
-    independent uniformly random visible states, one chain per sample, and returns the last
-    visible states. :meth:`mmd` compares ``n_samples`` such samples with the data through the
-    same operators as the other models (an unbiased estimate; see the module docstring).
+    **Training.** scikit-learn's persistent contrastive divergence, one ``partial_fit`` per
+    mini-batch, for at most ``n_iter`` epochs. A fraction ``validation_fraction`` of the rows is
+    held out; every ``eval_every`` epochs the model is scored on them — the exact mean
+    log-likelihood up to :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits (the partition
+    function by enumeration), scikit-learn's pseudo-likelihood (one flipped bit per row, fixed
+    seed) beyond — and the best parameters are kept (``best_epoch_``). Training stops after
+    ``patience`` evaluations without improvement.
+
+    **Symmetry.** With ``symmetry="global_flip"`` (or ``"auto"`` on flip-symmetric data, see
+    :mod:`iqpgen.symmetry`) the model is ``½(p(x) + p(1 − x))``: trained on the rows and their
+    mirror images, each sample flipped whole with probability ½.
+
+    **Sampling.** Exact up to :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits (``sampler=
+    "auto"``); otherwise :mod:`iqpgen.baselines.mcmc`: ``n_chains`` chains of block Gibbs
+    sweeps from uniformly random states with global-flip moves on the free energy and, with
+    ``n_temperatures > 1``, parallel tempering; ``burn_in`` sweeps, then a draw every
+    ``thinning`` sweeps, with split-R̂ and ESS of the free energy and magnetisation
+    (:meth:`sample_chains`); chains that have not converged run on, then warn.
 
     Args:
         n_components: hidden units; ``None`` means ``min(256, 2·n)`` (``n`` the number of bits).
         learning_rate: scikit-learn's ``learning_rate``.
         batch_size: scikit-learn's ``batch_size``.
-        n_iter: training epochs.
-        burn_in: Gibbs sweeps per sample.
+        n_iter: most training epochs.
+        eval_every: epochs between held-out evaluations.
+        patience: evaluations without improvement before training stops; ``None`` (default):
+            train to the end and keep the best (learning curves have long plateaus before a
+            correlation is learned, so stopping early is a choice to make per dataset).
+        validation_fraction: rows held out for the choice of epoch (0: keep the last epoch).
+        symmetry: ``"auto"``, ``"global_flip"`` or ``None`` (see above).
+        sampler: ``"auto"``, ``"exact"`` or ``"mcmc"``.
+        burn_in, thinning, n_chains, global_flip, n_temperatures: the chains'
+            (:class:`~iqpgen.baselines.mcmc.McmcSettings`).
         sigma: bandwidth(s) for :meth:`mmd` and :meth:`score`, or ``"auto"``.
         n_ops: operators per bandwidth in :meth:`mmd`.
         n_samples: model samples drawn by :meth:`mmd`.
         random_state: int seed, JAX key or None.
         verbose: scikit-learn's progress output.
 
-    Fitted attributes: ``rbm_`` (the ``BernoulliRBM``), ``n_components_``, ``sigma_``,
-    ``n_features_in_``.
+    Fitted attributes: ``rbm_`` (the ``BernoulliRBM`` at the best epoch), ``n_components_``,
+    ``symmetry_``, ``best_epoch_``, ``n_epochs_``, ``validation_`` (the held-out score at each
+    evaluation, higher is better), ``sigma_``, ``n_features_in_``.
 
     Example:
         >>> import numpy as np
         >>> from iqpgen.baselines import RBM
         >>> X = np.random.default_rng(0).integers(0, 2, (100, 6))
         >>> model = RBM(n_iter=2, burn_in=10, random_state=0).fit(X)
-        >>> model.n_components_, model.sample(4).shape
-        (12, (4, 6))
+        >>> model.n_components_, model.symmetry_, model.sample(4).shape
+        (12, 'global_flip', (4, 6))
     """
 
     def __init__(
@@ -52,7 +99,16 @@ class RBM(MmdBaseline):
         learning_rate: float = 0.05,
         batch_size: int = 16,
         n_iter: int = 100,
+        eval_every: int = 1,
+        patience: int | None = None,
+        validation_fraction: float = 0.1,
+        symmetry: str | None = "auto",
+        sampler: str = "auto",
         burn_in: int = 1000,
+        thinning: int = 10,
+        n_chains: int | None = None,
+        global_flip: bool = True,
+        n_temperatures: int = 1,
         sigma: Any = "auto",
         n_ops: int = 1000,
         n_samples: int = 1000,
@@ -63,7 +119,16 @@ class RBM(MmdBaseline):
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.n_iter = n_iter
+        self.eval_every = eval_every
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.symmetry = symmetry
+        self.sampler = sampler
         self.burn_in = burn_in
+        self.thinning = thinning
+        self.n_chains = n_chains
+        self.global_flip = global_flip
+        self.n_temperatures = n_temperatures
         self.sigma = sigma
         self.n_ops = n_ops
         self.n_samples = n_samples
@@ -75,61 +140,73 @@ class RBM(MmdBaseline):
         from sklearn.neural_network import BernoulliRBM
 
         self._check_common()
+        self._check_energy_options()
         if self.n_components is not None:
             _checks.check_int("n_components", self.n_components, minimum=1)
         _checks.check_number("learning_rate", self.learning_rate, low=0.0)
         _checks.check_int("batch_size", self.batch_size, minimum=1)
         _checks.check_int("n_iter", self.n_iter, minimum=1)
-        _checks.check_int("burn_in", self.burn_in, minimum=1)
+        _checks.check_int("eval_every", self.eval_every, minimum=1)
         _checks.check_int("n_samples", self.n_samples, minimum=2)
         if hasattr(self, "n_features_in_"):
             del self.n_features_in_
         X = self._check_X(X)
         n = X.shape[1]
         k = min(256, 2 * n) if self.n_components is None else int(self.n_components)
-        seed = int(
-            rng_from(jax.random.fold_in(_checks.key_from(self.random_state), 0)).integers(2**31)
-        )
+        key = jax.random.fold_in(_checks.key_from(self.random_state), 0)
+        k_split, k_seed = jax.random.split(key)
+        train, val = self._training_rows(X, k_split)
+        rng = rng_from(k_seed)
         rbm = BernoulliRBM(
             n_components=k,
             learning_rate=float(self.learning_rate),
             batch_size=int(self.batch_size),
-            n_iter=int(self.n_iter),
+            n_iter=1,
             verbose=int(bool(self.verbose)),
-            random_state=seed,
+            random_state=int(rng.integers(2**31)),
         )
-        rbm.fit(X.astype(np.float64))
-        self.rbm_ = rbm
+        train = train.astype(np.float64)
+        val = val.astype(np.float64)
+        batch = int(self.batch_size)
+        best, best_score, best_epoch, scores, since = None, -np.inf, 0, [], 0
+        epoch = 0
+        for epoch in range(1, int(self.n_iter) + 1):
+            order = rng.permutation(len(train))
+            for start in range(0, len(train), batch):
+                rbm.partial_fit(train[order[start : start + batch]])
+            if len(val) and (epoch % int(self.eval_every) == 0 or epoch == int(self.n_iter)):
+                score = self._heldout_score(rbm, val, n)
+                scores.append(score)
+                if score > best_score:
+                    best, best_score, best_epoch, since = copy.deepcopy(rbm), score, epoch, 0
+                else:
+                    since += 1
+                    if self.patience is not None and since >= int(self.patience):
+                        break
+        self.rbm_ = best if best is not None else rbm
+        self.best_epoch_ = best_epoch if best is not None else epoch
+        self.n_epochs_ = epoch
+        self.validation_ = np.asarray(scores, np.float64)
         self.n_components_ = k
         self.sigma_ = self._resolve_sigma(X)
         self.n_features_in_ = n
         return self
 
-    def sample(self, n_samples: int = 1, random_state: Any = None) -> np.ndarray:
-        """``(n_samples, n)`` 0/1 samples (uint8): ``burn_in`` Gibbs sweeps from random states."""
-        self.check_fitted()
-        n_samples = _checks.check_int("n_samples", n_samples, minimum=1)
-        rng = rng_from(self._eval_key(random_state, 3))
-        W = self.rbm_.components_.astype(np.float32)  # (k, n)
-        b_h = self.rbm_.intercept_hidden_.astype(np.float32)
-        b_v = self.rbm_.intercept_visible_.astype(np.float32)
-        out = np.empty((n_samples, self.n_features_in_), np.uint8)
-        chunk = max(1, min(n_samples, (1 << 22) // max(W.shape[0], W.shape[1])))
-        for start in range(0, n_samples, chunk):
-            size = min(chunk, n_samples - start)
-            v = (rng.random((size, W.shape[1]), dtype=np.float32) < 0.5).astype(np.float32)
-            for _ in range(int(self.burn_in)):
-                p_h = _sigmoid(v @ W.T + b_h)
-                h = (rng.random(p_h.shape, dtype=np.float32) < p_h).astype(np.float32)
-                p_v = _sigmoid(h @ W + b_v)
-                v = (rng.random(p_v.shape, dtype=np.float32) < p_v).astype(np.float32)
-            out[start : start + size] = v
-        return out
+    @staticmethod
+    def _heldout_score(rbm, val: np.ndarray, n: int) -> float:
+        """Mean held-out log-likelihood (exact, small ``n``) or pseudo-likelihood."""
+        params = _params_of(rbm)
+        if n <= mcmc.EXACT_MAX_BITS:
+            return mcmc.mean_log_prob(_log_weight, None, params, val)
+        return float(np.mean(rbm.score_samples(val)))  # an int seed: the same flipped bits
 
-    def mmd_terms(self, key):
-        samples = self.sample(int(self.n_samples), random_state=key)
-        return sample_terms, mmd.pack_data(samples)
+    def _chain_parts(self):
+        return _gibbs, _log_weight, None, _params_of(self.rbm_)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+def _params_of(rbm) -> tuple[jax.Array, jax.Array, jax.Array]:
+    return (
+        jnp.asarray(rbm.components_, jnp.float32),
+        jnp.asarray(rbm.intercept_visible_, jnp.float32),
+        jnp.asarray(rbm.intercept_hidden_, jnp.float32),
+    )

@@ -23,7 +23,7 @@ concept: ``sampler`` (the MCMC sampler), ``convergence`` (its R̂ and ESS diagno
 """
 
 from ._cache import DATA_VERSION, cache_dir
-from .convergence import Convergence, ConvergenceWarning, chain_diagnostics
+from .convergence import Convergence, ConvergenceWarning, chain_diagnostics, series_diagnostics
 from .ising import (
     DWAVE_LIKE_TEMPERATURE,
     dwave_like,
@@ -48,6 +48,7 @@ __all__ = [
     "Convergence",
     "ConvergenceWarning",
     "chain_diagnostics",
+    "series_diagnostics",
     "ising_energy",
     "parse_model",
     "check_temperature",

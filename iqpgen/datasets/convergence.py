@@ -21,6 +21,7 @@ __all__ = [
     "Convergence",
     "ConvergenceWarning",
     "chain_diagnostics",
+    "series_diagnostics",
     "warn_unconverged",
     "RHAT_TARGET",
 ]
@@ -129,8 +130,36 @@ def chain_diagnostics(
         s = 2.0 * draws[start : start + max(1, rows // n_chains)].astype(np.float32) - 1.0
         energy[start : start + len(s)] = -((s[..., i] * s[..., j]) @ weights) - s @ h
         magnet[start : start + len(s)] = s.mean(axis=-1)
+    return series_diagnostics(energy, magnet, sweeps=sweeps)
+
+
+def series_diagnostics(
+    energy: np.ndarray, magnetisation: np.ndarray, *, sweeps: int
+) -> Convergence:
+    """Split-R̂ and bulk ESS of given energy and magnetisation series, each
+    ``(n_draws, n_chains)`` (draw ``d`` of chain ``c`` at ``[d, c]``): the diagnostics of any
+    sampler whose energy is not an Ising model's (e.g. the free energy of a baseline model).
+
+    Example:
+        >>> import numpy as np
+        >>> e = np.random.default_rng(0).normal(size=(50, 4))
+        >>> stuck = np.repeat([[1.0, 1.0, -1.0, -1.0]], 50, axis=0)  # two chains in each mode
+        >>> series_diagnostics(e, stuck + 0.01 * e, sweeps=50).converged()
+        False
+    """
+    energy = np.asarray(energy, np.float64)
+    magnetisation = np.asarray(magnetisation, np.float64)
+    if energy.shape != magnetisation.shape or energy.ndim != 2:
+        raise ValueError(
+            f"energy and magnetisation must both have shape (n_draws, n_chains), got "
+            f"{energy.shape} and {magnetisation.shape}."
+        )
+    n_draws, n_chains = energy.shape
+    if n_chains < 2 or n_draws < 4:
+        nan = float("nan")
+        return Convergence(nan, nan, nan, nan, n_chains, n_draws, sweeps)
     r_e, ess_e = _rhat_ess(energy.T)
-    r_m, ess_m = _rhat_ess(magnet.T)
+    r_m, ess_m = _rhat_ess(magnetisation.T)
     return Convergence(r_e, r_m, ess_e, ess_m, n_chains, n_draws, sweeps)
 
 

@@ -1,0 +1,129 @@
+"""What the energy-based baselines (RBM, DeepEBM) share: the ``symmetry`` and sampler options,
+held-out rows for early stopping, and sampling (exact or by the chains of :mod:`.mcmc`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import numpy as np
+
+from .. import _checks, mmd
+from ..symmetry import check_symmetry, resolve_symmetry, symmetrise
+from . import mcmc
+from .common import MmdBaseline, sample_terms
+
+__all__ = ["EnergyBaseline"]
+
+
+class EnergyBaseline(MmdBaseline):
+    """Plumbing of a model ``p(x) ∝ exp(log_weight(x))`` (see :mod:`.mcmc`).
+
+    Subclasses store the options ``symmetry``, ``sampler``, ``burn_in``, ``thinning``,
+    ``n_chains``, ``global_flip``, ``n_temperatures``, ``validation_fraction`` and ``patience``,
+    and implement :meth:`_chain_parts`.
+    """
+
+    def _chain_parts(self) -> tuple[Callable, Callable, Any, Any]:
+        """``(local, log_weight, static, params)`` of the fitted model (see :mod:`.mcmc`)."""
+        raise NotImplementedError
+
+    def _settings(self) -> mcmc.McmcSettings:
+        return mcmc.McmcSettings(
+            burn_in=self.burn_in,
+            thinning=self.thinning,
+            n_chains=self.n_chains,
+            global_flip=self.global_flip,
+            n_temperatures=self.n_temperatures,
+        )
+
+    def _check_energy_options(self) -> None:
+        check_symmetry(self.symmetry)
+        mcmc.check_sampler(self.sampler)
+        mcmc.check_settings(self._settings())
+        _checks.check_number(
+            "validation_fraction", self.validation_fraction, low=0.0, low_open=False, high=1.0
+        )
+        if self.patience is not None:
+            _checks.check_int("patience", self.patience, minimum=1)
+
+    def _training_rows(self, X: np.ndarray, key: jax.Array) -> tuple[np.ndarray, np.ndarray]:
+        """Resolve the symmetry (``symmetry_``) and split ``X`` into training and held-out rows;
+        a flip-symmetric model trains and validates on the rows and their mirror images."""
+        self.symmetry_ = resolve_symmetry(self.symmetry, X, stacklevel=4)
+        n_val = int(round(float(self.validation_fraction) * X.shape[0]))
+        if n_val and X.shape[0] - n_val < 2:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves fewer than 2 of the "
+                f"{X.shape[0]} rows to train on; lower it or give more rows."
+            )
+        perm = np.asarray(jax.random.permutation(key, X.shape[0]))
+        train, val = X[perm[n_val:]], X[perm[:n_val]]
+        if self.symmetry_ == "global_flip":
+            train, val = np.concatenate([train, 1 - train]), np.concatenate([val, 1 - val])
+        return train, val
+
+    def _exact(self) -> bool:
+        n = self.n_features_in_
+        if self.sampler == "exact":
+            if n > mcmc.EXACT_MAX_BITS + 4:
+                raise ValueError(
+                    f"sampler='exact' enumerates 2^n rows; n = {n} is too large (at most "
+                    f"{mcmc.EXACT_MAX_BITS + 4}); use sampler='mcmc'."
+                )
+            return True
+        return self.sampler == "auto" and n <= mcmc.EXACT_MAX_BITS
+
+    def log_prob_table(self) -> np.ndarray:
+        """Exact ``log p(x)`` of every row (``2ⁿ``, bit 0 the most significant), the symmetry
+        included; for models of at most 20 bits."""
+        self.check_fitted()
+        n = self.n_features_in_
+        if n > mcmc.EXACT_MAX_BITS + 4:
+            raise ValueError(f"log_prob_table enumerates 2^n rows; n = {n} is too large.")
+        local, log_weight, static, params = self._chain_parts()
+        logp = mcmc.enumerate_log_weights(log_weight, static, params, n)
+        if self.symmetry_ == "global_flip":  # row 2ⁿ − 1 − i is the mirror image of row i
+            logp = np.logaddexp(logp, logp[::-1]) - np.log(2.0)
+        return logp
+
+    def sample_chains(self, n_samples: int = 1, random_state: Any = None) -> mcmc.Chains:
+        """Samples ``(n_samples, n)`` with how they were drawn: exactly (by enumeration) or by
+        the chains of :mod:`iqpgen.baselines.mcmc`, with their split-R̂ and ESS; warns with
+        :class:`~iqpgen.datasets.ConvergenceWarning` when the chains have not converged. A
+        flip-symmetric model flips each sample whole with probability ½ (exact for
+        ``½(p(x) + p(1 − x))``)."""
+        self.check_fitted()
+        n_samples = _checks.check_int("n_samples", n_samples, minimum=1)
+        k_draw, k_sym = jax.random.split(self._eval_key(random_state, 3))
+        n = self.n_features_in_
+        nan = float("nan")
+        if self._exact():
+            local, log_weight, static, params = self._chain_parts()
+            logp = mcmc.enumerate_log_weights(log_weight, static, params, n)
+            chains = mcmc.Chains(mcmc.sample_exact(logp, n, n_samples, key=k_draw), None, nan, nan)
+        else:
+            local, log_weight, static, params = self._chain_parts()
+            chains = mcmc.run_chains(
+                local,
+                log_weight,
+                static,
+                params,
+                n=n,
+                n_samples=n_samples,
+                key=k_draw,
+                settings=self._settings(),
+                advice=f"({type(self).__name__}: burn_in, n_temperatures)",
+            )
+        if self.symmetry_ == "global_flip":
+            chains = chains._replace(samples=symmetrise(chains.samples, key=k_sym))
+        return chains
+
+    def sample(self, n_samples: int = 1, random_state: Any = None) -> np.ndarray:
+        """``(n_samples, n)`` 0/1 samples (uint8); see :meth:`sample_chains`."""
+        return self.sample_chains(n_samples, random_state).samples
+
+    def mmd_terms(self, key):
+        samples = self.sample(int(self.n_samples), random_state=key)
+        return sample_terms, mmd.pack_data(samples)

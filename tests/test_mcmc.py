@@ -1,0 +1,186 @@
+"""The baselines' samplers and the global-flip symmetry, against enumeration."""
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import iqpgen
+from iqpgen import datasets
+from iqpgen.baselines import RBM, BitflipModel, DeepEBM, IndependentBits, mcmc, rbm
+from iqpgen.symmetry import SymmetryWarning, flip_test, resolve_symmetry, symmetrise
+
+
+def _two_mode_rbm(n=10, asymmetric=0.0):
+    """One hidden unit that switches all visible bits on: modes 0…0 and 1…1, separated by a
+    barrier of height ~6 per bit that single Gibbs sweeps do not cross. ``asymmetric`` tilts
+    the visible biases (a field)."""
+    W = jnp.full((1, n), 6.0)
+    return W, jnp.full((n,), -3.0 + asymmetric), jnp.asarray([-3.0 * n])
+
+
+def _exact_moments(logp, n):
+    """⟨Z_a⟩ of every operator from an enumerated distribution (rows in all_rows order)."""
+    rows = mcmc.all_rows(n).astype(np.int64)
+    p = np.exp(logp)
+    return (1 - 2 * ((rows @ rows.T) % 2)) @ p  # operator a = rows[i]
+
+
+def _sample_moments(samples):
+    rows = mcmc.all_rows(samples.shape[1]).astype(np.int64)
+    return (1 - 2 * ((samples.astype(np.int64) @ rows.T) % 2)).mean(axis=0)
+
+
+def _settings(**kw):
+    base = dict(burn_in=200, thinning=5, n_chains=200, rhat_target=None)
+    return mcmc.McmcSettings(**(base | kw))
+
+
+def test_stuck_chains_warn_and_a_global_flip_frees_them():
+    """Without the global flip the chains stay in the mode they fell into: R̂ of the
+    magnetisation is far above 1 and a ConvergenceWarning gives the numbers. With it every
+    chain visits both modes and the sample is balanced within 5σ."""
+    params = _two_mode_rbm()
+    run = dict(n=10, n_samples=2000, key=jax.random.key(0))
+    with pytest.warns(datasets.ConvergenceWarning, match="magnetisation"):
+        stuck = mcmc.run_chains(
+            rbm._gibbs, rbm._log_weight, None, params,
+            settings=_settings(global_flip=False, rhat_target=1.01, max_sweeps=1000), **run,
+        )  # fmt: skip
+    assert stuck.convergence.rhat_magnetisation > 1.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        free = mcmc.run_chains(
+            rbm._gibbs, rbm._log_weight, None, params,
+            settings=_settings(global_flip=True, rhat_target=1.01), **run,
+        )  # fmt: skip
+    assert free.convergence.converged() and free.flip_rate > 0.9
+    ones = (free.samples.mean(axis=1) > 0.5).mean()
+    assert abs(ones - 0.5) < 5 * 0.5 / np.sqrt(2000)
+
+
+def test_parallel_tempering_crosses_an_asymmetric_barrier():
+    """Tilted modes (the global flip is rejected): tempering swaps carry states across, and the
+    weight of the mode of all ones matches enumeration within 5σ."""
+    params = _two_mode_rbm(n=8, asymmetric=0.15)
+    logp = mcmc.enumerate_log_weights(rbm._log_weight, None, params, 8)
+    p_ones = float(np.exp(logp[mcmc.all_rows(8).sum(axis=1) >= 5]).sum())
+    assert 0.6 < p_ones < 0.95  # both modes matter
+    chains = mcmc.run_chains(
+        rbm._gibbs, rbm._log_weight, None, params, n=8, n_samples=4000,
+        key=jax.random.key(1), settings=_settings(n_temperatures=6, min_beta=0.05, thinning=10),
+    )  # fmt: skip
+    got = (chains.samples.sum(axis=1) >= 5).mean()
+    assert chains.swap_rate > 0.1
+    assert abs(got - p_ones) < 5 * np.sqrt(p_ones * (1 - p_ones) / 4000)
+
+
+@pytest.mark.parametrize("make", ["rbm", "ebm"])
+def test_chains_match_enumeration(make):
+    """Every ⟨Z_a⟩ (63 operators) of MCMC samples of a fitted 6-bit model agrees with the
+    enumerated distribution within 5 standard errors (n_eff = half the samples, allowing for
+    correlation within chains): a false failure has probability below 1e-4."""
+    rng = np.random.default_rng(3)
+    X = (rng.random((1000, 6)) < np.array([0.2, 0.3, 0.7, 0.5, 0.5, 0.6])).astype(np.uint8)
+    X[:, 4] = X[:, 3] ^ (rng.random(1000) < 0.1)
+    if make == "rbm":
+        model = RBM(n_iter=20, sampler="mcmc", burn_in=100, random_state=0).fit(X)
+    else:
+        model = DeepEBM(hidden=(8,), n_steps=300, eval_every=100, sampler="mcmc", burn_in=50)
+        model.set_params(random_state=0).fit(X)
+    assert model.symmetry_ is None
+    chains = model.sample_chains(4000, random_state=2)
+    assert chains.convergence.converged()
+    q_exact = _exact_moments(model.log_prob_table(), 6)[1:]
+    q_mcmc = _sample_moments(chains.samples)[1:]
+    se = np.sqrt(np.maximum(1 - q_exact**2, 1e-3) / 2000)
+    assert np.all(np.abs(q_mcmc - q_exact) < 5 * se), np.abs(q_mcmc - q_exact) / se
+
+
+@pytest.fixture(scope="module")
+def zero_field_ising():
+    """A ferromagnetic 8-spin ring at low temperature, no field: two halves, p(x) = p(1 − x)."""
+    J = np.zeros((8, 8))
+    for i in range(8):
+        J[i, (i + 1) % 8] = J[(i + 1) % 8, i] = 1.0
+    X = datasets.sample_ising(
+        J, np.zeros(8), n_samples=3000, key=jax.random.key(0), temperature=1.2, n_replicas=4
+    )
+    return X
+
+
+@pytest.mark.parametrize("make", ["rbm", "ebm", "independent", "bitflip"])
+def test_symmetric_models_sample_both_halves(zero_field_ising, make):
+    """On zero-field Ising data, symmetry='auto' finds the symmetry and every model samples the
+    two halves equally (within 5σ); the sampled models' exact tables are mirror-symmetric."""
+    X = zero_field_ising
+    assert flip_test(X).symmetric
+    model = {
+        "rbm": lambda: RBM(n_iter=10, random_state=0),
+        "ebm": lambda: DeepEBM(hidden=(8,), n_steps=200, eval_every=100, random_state=0),
+        "independent": lambda: IndependentBits(symmetry="auto", random_state=0),
+        "bitflip": lambda: BitflipModel(symmetry="auto", max_steps=20, verbose=False),
+    }[make]().fit(X)
+    if make == "bitflip":
+        assert model.circuit_.spin_sym
+    else:
+        assert model.symmetry_ == "global_flip"
+    S = model.sample(4000, random_state=1)
+    ones = (S.sum(axis=1) > 4).mean()
+    zeros = (S.sum(axis=1) < 4).mean()
+    assert abs(ones - zeros) < 5 * np.sqrt((ones + zeros) / 4000)
+    if make in ("rbm", "ebm"):
+        table = model.log_prob_table()
+        np.testing.assert_allclose(table, table[::-1], atol=1e-5)
+        assert np.isclose(np.logaddexp.reduce(table), 0.0, atol=1e-6)
+    if make == "independent":  # odd moments vanish, even ones are the product's
+        ops = iqpgen.exact.all_bitstrings(8)
+        q = model.expval(ops)
+        assert np.all(q[ops.sum(axis=1) % 2 == 1] == 0)
+
+
+def test_symmetric_mixture_of_independent_bits_against_enumeration():
+    rng = np.random.default_rng(0)
+    p = np.array([0.1, 0.2, 0.85, 0.3])
+    base = (rng.random((6000, 4)) < p).astype(np.uint8)
+    X = symmetrise(base, key=jax.random.key(0))
+    model = IndependentBits(symmetry="global_flip").fit(X)
+    got = model.probs_ if model.probs_[0] < 0.5 else 1 - model.probs_  # p and 1 − p: one model
+    np.testing.assert_allclose(got, p, atol=0.02)
+    rows = mcmc.all_rows(4)
+    prod = lambda x: np.prod(np.where(x == 1, model.probs_, 1 - model.probs_), axis=1)  # noqa: E731
+    probs = 0.5 * (prod(rows) + prod(1 - rows))
+    ops = iqpgen.exact.all_bitstrings(4)
+    exact = (1 - 2 * ((ops.astype(int) @ rows.T.astype(int)) % 2)) @ probs
+    np.testing.assert_allclose(model.expval(ops), exact, atol=1e-12)
+
+
+def test_flip_test_and_declared_symmetry():
+    rng = np.random.default_rng(1)
+    sym = rng.integers(0, 2, (3000, 10))
+    biased = (rng.random((3000, 10)) < 0.45).astype(np.uint8)
+    assert flip_test(sym).symmetric and not flip_test(biased).symmetric
+    assert resolve_symmetry("auto", sym) == "global_flip"
+    assert resolve_symmetry("auto", biased) is None
+    with pytest.warns(SymmetryWarning, match=r"largest \|z\|.*mean spin"):
+        assert resolve_symmetry("global_flip", biased) == "global_flip"
+    with pytest.raises(ValueError, match="symmetry must be 'auto'"):
+        resolve_symmetry("yes", sym)
+    with pytest.warns(SymmetryWarning):
+        RBM(n_iter=1, symmetry="global_flip").fit(biased)
+
+
+def test_iqp_model_symmetry_sets_spin_sym(zero_field_ising):
+    X = zero_field_ising
+    kw = dict(max_steps=2, verbose=False, random_state=0)
+    assert iqpgen.IqpModel(symmetry="auto", **kw).fit(X).circuit_.spin_sym
+    biased = X.copy()
+    biased[:, 0] = 0  # a bit that is always 0 breaks the symmetry
+    assert not iqpgen.IqpModel(symmetry="auto", **kw).fit(biased).circuit_.spin_sym
+    assert not iqpgen.IqpModel(**kw).fit(X).circuit_.spin_sym  # None: spin_sym as given
+    with pytest.raises(ValueError, match="give symmetry or spin_sym=True, not both"):
+        iqpgen.IqpModel(symmetry="global_flip", spin_sym=True, **kw).fit(X)
+    with pytest.raises(ValueError, match="symmetry must be 'auto'"):
+        iqpgen.IqpModel(symmetry="flip", **kw).fit(X)
