@@ -58,6 +58,8 @@ __all__ = [
     "sample_exact",
     "mean_log_prob",
     "check_sampler",
+    "check_settings",
+    "all_rows",
 ]
 
 #: Models with at most this many bits are sampled exactly by enumeration (``sampler="auto"``).
@@ -89,6 +91,7 @@ class Chains(NamedTuple):
 
 
 def check_sampler(sampler: Any) -> str:
+    """Validate a ``sampler=`` value (one of :data:`SAMPLERS`)."""
     if not isinstance(sampler, str) or sampler not in SAMPLERS:
         raise ValueError(
             f"sampler must be 'auto' (exact up to {EXACT_MAX_BITS} bits, MCMC beyond), 'exact' "
