@@ -27,6 +27,7 @@ EXAMPLES = {
     "hardware": ["hardware.py"],
     "paper-8blobs": ["paper.py", "8blobs"],
     "paper-ising": ["paper.py", "ising"],
+    "baselines-ising": ["baselines.py", "ising"],
 }
 ROWS = ("IQP", "IQP init", "bitflip", "independent", "RBM", "DeepEBM", "uniform", "train set")
 TIMEOUT_S = 600
@@ -102,6 +103,20 @@ def test_training_examples(runs, name):
         assert "Ising statistics" in text
         assert model.circuit_.n_params == n * (n + 1) // 2
         assert results["resources"]["counts"]["rz"] == model.circuit_.n_generators
+
+
+def test_baselines_example(runs):
+    """The full-strength baselines: the zero-field Ising data are found flip-symmetric, the
+    16-bit models are sampled exactly and both halves equally often."""
+    text, out = _check_run(runs, "baselines-ising")
+    results = json.loads((out / "baselines.json").read_text())
+    rows = results["rows"]
+    assert set(rows) == {"independent", "RBM", "DeepEBM", "uniform"}
+    for label in ("RBM", "DeepEBM"):
+        assert rows[label]["symmetry"] == "global_flip" and rows[label]["exact_sampling"]
+        assert abs(rows[label]["rows_mostly_ones"] - 0.46) < 0.15  # 200 samples: 4σ
+        assert len(rows[label]["paper_ratio"]) == 3 and np.all(np.isfinite(rows[label]["ratio"]))
+    assert "paper" in text and "phase times:" in text
 
 
 def _paper(*args, cwd):

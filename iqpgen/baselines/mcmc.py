@@ -41,12 +41,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks
-from ..datasets.convergence import (
-    RHAT_TARGET,
-    Convergence,
-    series_diagnostics,
-    warn_unconverged,
-)
+from ..datasets import convergence
+from ..datasets.convergence import RHAT_TARGET, series_diagnostics, warn_unconverged
 
 __all__ = [
     "EXACT_MAX_BITS",
@@ -85,7 +81,7 @@ class Chains(NamedTuple):
     """Samples and how they were drawn."""
 
     samples: np.ndarray  # (n_samples, n) uint8
-    convergence: Convergence | None  # None for exact samples
+    convergence: convergence.Convergence | None  # None for exact samples
     flip_rate: float  # acceptance of the global flip at β = 1 (nan when off)
     swap_rate: float  # mean acceptance of the tempering swaps (nan without tempering)
 
@@ -246,7 +242,7 @@ def run_chains(
     )
 
 
-def _diagnose(draws: jax.Array, energy: jax.Array, sweeps: int) -> Convergence:
+def _diagnose(draws: jax.Array, energy: jax.Array, sweeps: int) -> convergence.Convergence:
     d = np.asarray(draws, np.float32)  # (n_keep, C, n)
     magnet = (2.0 * d - 1.0).mean(axis=-1)
     return series_diagnostics(np.asarray(energy, np.float64), magnet, sweeps=sweeps)
