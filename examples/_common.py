@@ -13,6 +13,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -165,6 +166,25 @@ def train_models(
     }
 
 
+@contextlib.contextmanager
+def reported_warnings(store: list[str]) -> Iterator[None]:
+    """Print the samplers' convergence and symmetry warnings as they come and keep their
+    messages in ``store`` (for ``results.json``) instead of stopping the run: an unconverged
+    baseline is a finding to report beside its row."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", iqpgen.datasets.ConvergenceWarning)
+        warnings.simplefilter("always", iqpgen.symmetry.SymmetryWarning)
+        yield
+    for w in caught:
+        if issubclass(
+            w.category, iqpgen.datasets.ConvergenceWarning | iqpgen.symmetry.SymmetryWarning
+        ):
+            print(f"  warning: {w.message}", flush=True)
+            store.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 def evaluate_paper_protocol(
     models: dict[str, Any],
     X_train: np.ndarray,
@@ -222,25 +242,27 @@ def run_experiment(
     eval_sigmas = evaluate.paper_bandwidths(sigmas)
     print(f"{name}: {n} bits, {len(X_train)} training and {len(X_test)} test rows")
     print(f"training bandwidths σ = {', '.join(f'{s:.3f}' for s in sigmas)}")
-    models = train_models(
-        X_train,
-        sigmas,
-        args,
-        cfg,
-        timer,
-        iqp_options=iqp_options or {},
-        bitflip_options=bitflip_options or {},
-        rbm_options=rbm_options or {},
-        ebm_options=ebm_options or {},
-    )
+    sampler_warnings: list[str] = []
+    with reported_warnings(sampler_warnings):
+        models = train_models(
+            X_train,
+            sigmas,
+            args,
+            cfg,
+            timer,
+            iqp_options=iqp_options or {},
+            bitflip_options=bitflip_options or {},
+            rbm_options=rbm_options or {},
+            ebm_options=ebm_options or {},
+        )
+        results = evaluate_paper_protocol(models, X_train, X_test, eval_sigmas, cfg, timer, k_eval)
     iqp = models["IQP"]
-    results = evaluate_paper_protocol(models, X_train, X_test, eval_sigmas, cfg, timer, k_eval)
     table = format_table(eval_sigmas, results)
     print(f"\ntest MMD² (mean ± standard error over {cfg['chunks']} test chunks)")
     print(table + "\n")
 
     # Sampled models are sampled once for the correlations and the Ising statistics.
-    with timer.phase("sample RBM and DeepEBM"):
+    with timer.phase("sample RBM and DeepEBM"), reported_warnings(sampler_warnings):
         drawn = {
             label: models[label].sample(cfg["corr_samples"], random_state=args.seed)
             for label in ("RBM", "DeepEBM")
@@ -323,6 +345,18 @@ def run_experiment(
         "ising": {k: _finite(v._asdict()) for k, v in stats.items()},
         "resources": {"counts": res.counts, "n_two_qubit": res.n_two_qubit, "depth": res.depth},
         "rbm_components": models["RBM"].n_components_,
+        "baselines": {
+            label: {
+                "symmetry": models[label].symmetry_,
+                **(
+                    {"best_epoch": models[label].best_epoch_}
+                    if label == "RBM"
+                    else {"best_step": models[label].best_step_}
+                ),
+            }
+            for label in ("RBM", "DeepEBM")
+        },
+        "sampler_warnings": sampler_warnings,
         **(extra or {}),
     }
     return summary, table

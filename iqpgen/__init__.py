@@ -16,6 +16,7 @@ from . import (
     kernel,
     mmd,
     parallel,
+    symmetry,
     train,
     walsh,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "kernel",
     "mmd",
     "parallel",
+    "symmetry",
     "train",
     "walsh",
 ]

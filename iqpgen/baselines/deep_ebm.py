@@ -119,9 +119,15 @@ def _log_weight(graphdef, state, x, beta):
 
 
 @functools.lru_cache(maxsize=16)
-def _trainer(graphdef, learning_rate: float, batch_size: int, mcmc_steps: int, l2: float):
-    """Adam and one compiled chunk of PCD updates, ``(state, opt_state, chains, key, data)``;
-    cached per setting, so repeated fits of the same shape reuse the compiled chunk."""
+def _trainer(
+    graphdef, learning_rate: float, batch_size: int, mcmc_steps: int, l2: float, exact: bool
+):
+    """Adam and one compiled chunk of updates, ``(state, opt_state, chains, key, data)``;
+    cached per setting, so repeated fits of the same shape reuse the compiled chunk.
+
+    PCD (``exact=False``): ``chains`` are the persistent chains. Exact (``exact=True``):
+    ``chains`` is the table of all ``2ⁿ`` rows, and the loss is the batch's exact negative
+    log-likelihood ``mean E(x) + log Σ_y e^{−E(y)}``, whose gradient is the exact one."""
     import optax
     from flax import nnx
 
@@ -134,12 +140,16 @@ def _trainer(graphdef, learning_rate: float, batch_size: int, mcmc_steps: int, l
         state, opt_state, chains = carry
         k_batch, k_mcmc, k_flip = jax.random.split(key, 3)
         batch = data[jax.random.randint(k_batch, (batch_size,), 0, data.shape[0])]
-        model = nnx.merge(graphdef, state)
-        chains = _global_flip(model, _metropolis(model, chains, k_mcmc, mcmc_steps), k_flip)
+        if not exact:
+            model = nnx.merge(graphdef, state)
+            chains = _global_flip(model, _metropolis(model, chains, k_mcmc, mcmc_steps), k_flip)
 
         def loss(st):
             e_data, e_model = energy_of(st)(batch), energy_of(st)(chains)
-            # The PCD surrogate, plus a small penalty that keeps the energies bounded.
+            # A small penalty on the energies keeps them bounded (and fixes the free constant).
+            if exact:
+                return e_data.mean() + jax.nn.logsumexp(-e_model) + l2 * (e_data**2).mean()
+            # The PCD surrogate.
             return e_data.mean() - e_model.mean() + l2 * ((e_data**2).mean() + (e_model**2).mean())
 
         value, grads = jax.value_and_grad(loss)(state)
@@ -169,9 +179,12 @@ def _pseudo_likelihood(graphdef, state, x, key):
 class DeepEBM(EnergyBaseline):
     """An MLP energy-based model (Flax NNX) trained by persistent contrastive divergence.
 
-    **Training.** At most ``n_steps`` Adam updates; each draws a batch of data rows and advances
-    ``n_chains`` persistent chains by ``mcmc_steps`` single-bit Metropolis flips (default five
-    per bit) and one global-flip proposal. A fraction ``validation_fraction`` of the rows is
+    **Training.** At most ``n_steps`` Adam updates on batches of data rows. Up to
+    :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits (``training="auto"``) each follows the
+    exact log-likelihood gradient, the partition function by enumeration; beyond, persistent
+    contrastive divergence: each update advances ``n_chains`` persistent chains by
+    ``mcmc_steps`` single-bit Metropolis flips (default five per bit) and one global-flip
+    proposal. A fraction ``validation_fraction`` of the rows is
     held out; every ``eval_every`` updates the model is scored on them — the exact mean
     log-likelihood up to :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits (the partition
     function by enumeration), an unbiased pseudo-likelihood estimate (one bit per row, fixed key)
@@ -190,11 +203,14 @@ class DeepEBM(EnergyBaseline):
         hidden: widths of the hidden layers (tanh).
         learning_rate: Adam's step size.
         n_steps: most training updates.
+        training: ``"exact"`` (the exact likelihood gradient, the partition function by
+            enumeration at every update), ``"pcd"`` (persistent contrastive divergence) or
+            ``"auto"``: exact up to :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits.
         batch_size: data rows per update.
-        n_chains: persistent chains in training; in sampling, chains (default
+        n_chains: persistent chains in PCD training; in sampling, chains (default
             ``n_samples // 10``, see :mod:`~iqpgen.baselines.mcmc`) are set by
             ``sample_chains``' own rule.
-        mcmc_steps: Metropolis flips per chain per update; None means ``5·n``.
+        mcmc_steps: Metropolis flips per chain per PCD update; None means ``5·n``.
         eval_every: updates between held-out evaluations (one compiled chunk).
         patience: evaluations without improvement before training stops; ``None`` (default):
             train to the end and keep the best (learning curves have long plateaus before a
@@ -226,6 +242,7 @@ class DeepEBM(EnergyBaseline):
         hidden: Sequence[int] = (100,),
         learning_rate: float = 1e-3,
         n_steps: int = 2000,
+        training: str = "auto",
         batch_size: int = 256,
         n_chains: int = 1000,
         mcmc_steps: int | None = None,
@@ -247,6 +264,7 @@ class DeepEBM(EnergyBaseline):
         self.hidden = hidden
         self.learning_rate = learning_rate
         self.n_steps = n_steps
+        self.training = training
         self.batch_size = batch_size
         self.n_chains = n_chains
         self.mcmc_steps = mcmc_steps
@@ -280,6 +298,11 @@ class DeepEBM(EnergyBaseline):
             _checks.check_int("hidden width", w, minimum=1)
         _checks.check_number("learning_rate", self.learning_rate, low=0.0)
         _checks.check_int("n_steps", self.n_steps, minimum=1)
+        if not isinstance(self.training, str) or self.training not in ("auto", "exact", "pcd"):
+            raise ValueError(
+                f"training must be 'auto' (exact up to {mcmc.EXACT_MAX_BITS} bits, PCD beyond), "
+                f"'exact' or 'pcd', got {self.training!r}."
+            )
         _checks.check_int("batch_size", self.batch_size, minimum=1)
         _checks.check_int("n_chains", self.n_chains, minimum=1)
         _checks.check_int("eval_every", self.eval_every, minimum=1)
@@ -304,11 +327,21 @@ class DeepEBM(EnergyBaseline):
         seed = int(jax.random.randint(k_init, (), 0, 2**31 - 1))
         graphdef, state = nnx.split(_energy_module(n, hidden, seed))
         mcmc_steps = 5 * n if self.mcmc_steps is None else int(self.mcmc_steps)
+        exact = self._exact_training(n)
         optimizer, chunk = _trainer(
-            graphdef, float(self.learning_rate), int(self.batch_size), mcmc_steps, float(self.l2)
+            graphdef,
+            float(self.learning_rate),
+            int(self.batch_size),
+            mcmc_steps,
+            float(self.l2),
+            exact,
         )
         opt_state = optimizer.init(state)
-        chains = jax.random.bernoulli(k_chains, 0.5, (int(self.n_chains), n)).astype(jnp.float32)
+        if exact:
+            chains = jnp.asarray(mcmc.all_rows(n), jnp.float32)
+        else:
+            shape = (int(self.n_chains), n)
+            chains = jax.random.bernoulli(k_chains, 0.5, shape).astype(jnp.float32)
         data = jnp.asarray(train, jnp.float32)
         val = jnp.asarray(val, jnp.float32)
         k_val = jax.random.fold_in(k_split, 1)
@@ -347,6 +380,16 @@ class DeepEBM(EnergyBaseline):
         if val.shape[1] <= mcmc.EXACT_MAX_BITS:
             return mcmc.mean_log_prob(_log_weight, graphdef, state, val)
         return float(_pseudo_likelihood(graphdef, state, val, key))
+
+    def _exact_training(self, n: int) -> bool:
+        if self.training == "exact":
+            if n > mcmc.EXACT_MAX_BITS + 4:
+                raise ValueError(
+                    f"training='exact' enumerates 2^n rows at every update; n = {n} is too "
+                    f"large (at most {mcmc.EXACT_MAX_BITS + 4}); use training='pcd'."
+                )
+            return True
+        return self.training == "auto" and n <= mcmc.EXACT_MAX_BITS
 
     def _chain_parts(self):
         return _sweep, _log_weight, self.graphdef_, self.state_
