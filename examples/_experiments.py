@@ -4,8 +4,9 @@ test MMD² at the first, middle and last of its ten evaluation bandwidths.
 Settings and numbers are read from the paper's repository (``paper/training/
 best_hyperparameters.yaml``, ``paper/plots/tables/*-mmd_loss.csv``). Our IQP models use the
 paper's gates, bandwidths, initialisation scale and step counts, and otherwise ``IqpModel``'s
-defaults: 16-bit circuits train on the exact loss (:func:`iqpgen.mmd.exact`, Adam at 1e-2)
-rather than the paper's Monte Carlo one; the large ones on the Monte Carlo loss with a cosine
+defaults: 16-bit circuits train on the exact loss (:func:`iqpgen.mmd.exact`, Adam at 1e-2,
+the number of steps chosen on a tenth of the rows held out, then every row) rather than the
+paper's Monte Carlo one; the large ones on the Monte Carlo loss with a cosine
 schedule from 2e-3, antithetic samples with a control variate, bandwidths weighted by the data's
 MMD² to uniform bits, and the best step on a tenth of the rows held out (the paper: a constant
 1e-3, plain estimates, the plain mean, the last step).

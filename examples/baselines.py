@@ -28,10 +28,16 @@ from paper import make_data
 from iqpgen import evaluate
 from iqpgen.baselines import RBM, DeepEBM, IndependentBits
 
-#: The baselines' budgets per experiment beyond their model sizes (examples/_experiments.py).
+#: The baselines' budgets beyond their model sizes (examples/_experiments.py): 16 bits (exact
+#: likelihood, exact sampling) and the large data sets (PCD with 100 flips per chain per
+#: update, sampled by chains; about 10 minutes each on 2 CPU cores).
 FULL = {
     "rbm": dict(n_iter=1000, eval_every=10),
     "ebm": dict(n_steps=20_000, eval_every=500),
+}
+LARGE = {
+    "rbm": dict(n_iter=100, eval_every=5, learning_rate=0.01, batch_size=64),
+    "ebm": dict(n_steps=10_000, eval_every=500, mcmc_steps=100),
 }
 QUICK = {"rbm": dict(n_iter=3, eval_every=1), "ebm": dict(n_steps=40, eval_every=20)}
 
@@ -75,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
         except (ValueError, TypeError, OSError) as err:
             print(f"error: {err}", file=sys.stderr)
             raise SystemExit(2) from err
-    budget = QUICK if args.quick else FULL
+    budget = QUICK if args.quick else (FULL if exp.n_bits <= 16 else LARGE)
     sig = list(exp.sigmas)
     models, fit_s = {}, {}
     for label, make in (

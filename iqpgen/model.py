@@ -123,9 +123,11 @@ class IqpModel(DensityMixin, BaseEstimator):
         max_steps: training steps.
         patience: early stopping after this many steps without improvement.
         validation_fraction: fraction of ``X`` held out for validation (early stopping and
-            best-parameter selection); ``"auto"``: on the Monte Carlo loss a tenth when that
-            is at least 10 rows, else none; on the exact loss none (every step descends the
-            exact training loss, and a warning says if it ended above its start).
+            best-parameter selection); ``"auto"``: a tenth when that is at least 10 rows, else
+            none. On the exact loss ``"auto"`` uses the held-out tenth to choose the number
+            of steps (the exact training loss keeps falling after the held-out loss turns
+            up), then trains again on every row for that many steps; ``history_`` is the
+            first run's.
         keep: ``"best"``: the parameters with the best validation loss, the starting ones
             included, so a fit never ends worse on held-out data than its start (a
             :class:`iqpgen.train.NoImprovementWarning` says when no step beat the start);
@@ -380,10 +382,14 @@ class IqpModel(DensityMixin, BaseEstimator):
         n_sigmas = 3 if isinstance(self.sigma, str) else len(kernel.as_sigmas(self.sigma))
         kind = self._resolve_estimator(circuit, n_sigmas)
         fraction = self.validation_fraction
+        # The exact loss with validation_fraction="auto": the held-out rows choose the number
+        # of steps, then the model trains on every row for that many (``refit``).
+        refit = False
         if isinstance(fraction, str):
-            auto = int(round(_AUTO_VALIDATION * X.shape[0]))
-            ok = kind == "monte_carlo" and auto >= _AUTO_MIN_VALIDATION
+            ok = int(round(_AUTO_VALIDATION * X.shape[0])) >= _AUTO_MIN_VALIDATION
             fraction = _AUTO_VALIDATION if ok else 0.0
+            refit = ok and kind == "exact" and X_val is None and self.keep == "best"
+        X_all = X
         if X_val is not None:
             X_val = _checks.check_binary_matrix("X_val", X_val, n_cols=X.shape[1], min_rows=2)
         elif fraction > 0:
@@ -474,8 +480,19 @@ class IqpModel(DensityMixin, BaseEstimator):
             )
         if self.keep == "last":
             history = history._replace(best_step=len(history.loss))
+        params = result.params if self.keep == "best" else result.state.params
+        if refit:
+            params = train.run(
+                loss_fn,
+                self._initial_params(circuit, X_all, k_init),
+                optimizer,
+                key=k_train,
+                n_steps=int(history.best_step),
+                args=(circuit, prepare(X_all), readout),
+                verbose=False,
+            ).state.params
         self.circuit_ = circuit
-        self.params_ = result.params if self.keep == "best" else result.state.params
+        self.params_ = params
         self.sigma_ = sigmas
         self.sigma_weights_ = weights
         self.estimator_ = kind

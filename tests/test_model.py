@@ -137,6 +137,24 @@ def test_exact_estimator_trains_on_the_noise_free_loss():
     assert mc.estimator_ == "monte_carlo" and mc.mmd(X, random_state=1) != mc.mmd(X, random_state=2)
 
 
+def test_exact_fit_chooses_its_steps_on_held_out_rows_then_trains_on_every_row():
+    """validation_fraction='auto' on the exact loss: a tenth of the rows chooses the number of
+    steps (history_ is that run's), and the parameters are those of a fit on every row for
+    that many steps."""
+    X, _ = ising_chain(n=6, m=400, seed=7)
+    kw = dict(max_steps=60, sigma=[0.8, 1.6], learning_rate=0.05, verbose=False, random_state=0)
+    auto = IqpModel(**kw).fit(X)
+    assert auto.estimator_ == "exact" and len(auto.history_.val_loss) > 0
+    steps = auto.history_.best_step
+    assert 0 < steps <= 60
+    again = IqpModel(**(kw | dict(max_steps=steps, validation_fraction=0.0))).fit(X)
+    np.testing.assert_allclose(np.asarray(auto.params_), np.asarray(again.params_), atol=1e-6)
+    # An explicit fraction keeps the best held-out parameters without training again.
+    held = IqpModel(**(kw | dict(validation_fraction=0.1))).fit(X)
+    assert held.history_.best_step == steps
+    assert not np.allclose(np.asarray(held.params_), np.asarray(auto.params_))
+
+
 def test_auto_estimator_follows_the_cost_model():
     from iqpgen.model import choose_estimator
 
