@@ -25,7 +25,7 @@ from _common import Timer, parser, settings
 from _experiments import EXPERIMENTS
 from paper import make_data
 
-from iqpgen import evaluate
+from iqpgen import evaluate, mmd, walsh
 from iqpgen.baselines import RBM, DeepEBM, IndependentBits
 
 #: The baselines' budgets beyond their model sizes (examples/_experiments.py): 16 bits (exact
@@ -46,6 +46,10 @@ def diagnostics(model, n_samples: int, seed: int) -> dict:
     """How the model was trained and how its samples were drawn."""
     chains = model.sample_chains(n_samples, random_state=seed)
     out = {"symmetry": model.symmetry_, "exact_sampling": chains.convergence is None}
+    if hasattr(model, "best_epoch_"):
+        out.update(best_epoch=model.best_epoch_, epochs=model.n_epochs_)
+    else:
+        out.update(best_step=model.best_step_, steps=len(model.loss_))
     if chains.convergence is not None:
         c = chains.convergence
         out.update(rhat=c.rhat, ess_energy=c.ess_energy, ess_magnetisation=c.ess_magnetisation)
@@ -54,6 +58,17 @@ def diagnostics(model, n_samples: int, seed: int) -> dict:
     out["ones"] = float(s.mean())
     out["rows_mostly_ones"] = float((s.mean(axis=1) > 0.5).mean())
     return out
+
+
+def exact_test_mmd(model, X_test: np.ndarray, sigmas: list[float]) -> list[float]:
+    """Unbiased MMD² between an enumerable model and the whole test set, exactly:
+    ``Σ_a π_σ(a)(Q̂_a² − 2 Q̂_a P̂_a + (m P̂_a² − 1)/(m − 1))`` with ``Q̂ = WHT(q)``."""
+    n, m = X_test.shape[1], X_test.shape[0]
+    q = np.exp(model.log_prob_table())
+    q_hat = np.asarray(walsh.walsh_hadamard(q), np.float64)
+    p_hat = np.asarray(mmd.data_table(X_test).sums, np.float64) / m
+    terms = q_hat**2 - 2 * q_hat * p_hat + (m * p_hat**2 - 1) / (m - 1)
+    return [float(np.asarray(mmd.op_weight_table(n, s), np.float64) @ terms) for s in sigmas]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -107,6 +122,9 @@ def main(argv: list[str] | None = None) -> dict:
             )  # fmt: skip
         if label in ("RBM", "DeepEBM"):
             diag[label] = diagnostics(model, cfg["model_samples"], args.seed)
+            if X_train.shape[1] <= 16:
+                picked = [eval_sigmas[i] for i in (0, len(eval_sigmas) // 2, -1)]
+                diag[label]["exact_test_mmd"] = exact_test_mmd(model, X_test, picked)
     picks = [0, len(eval_sigmas) // 2, -1]
     uni = results["uniform"].mean[picks]
     paper_uni = np.asarray(exp.paper["uniform"])

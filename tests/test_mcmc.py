@@ -22,14 +22,14 @@ def _two_mode_rbm(n=10, asymmetric=0.0):
 
 
 def _exact_moments(logp, n):
-    """⟨Z_a⟩ of every operator from an enumerated distribution (rows in all_rows order)."""
-    rows = mcmc.all_rows(n).astype(np.int64)
+    """⟨Z_a⟩ of every operator from an enumerated distribution (rows in all_bitstrings order)."""
+    rows = iqpgen.exact.all_bitstrings(n).astype(np.int64)
     p = np.exp(logp)
     return (1 - 2 * ((rows @ rows.T) % 2)) @ p  # operator a = rows[i]
 
 
 def _sample_moments(samples):
-    rows = mcmc.all_rows(samples.shape[1]).astype(np.int64)
+    rows = iqpgen.exact.all_bitstrings(samples.shape[1]).astype(np.int64)
     return (1 - 2 * ((samples.astype(np.int64) @ rows.T) % 2)).mean(axis=0)
 
 
@@ -66,7 +66,7 @@ def test_parallel_tempering_crosses_an_asymmetric_barrier():
     weight of the mode of all ones matches enumeration within 5σ."""
     params = _two_mode_rbm(n=8, asymmetric=0.15)
     logp = mcmc.enumerate_log_weights(rbm._log_weight, None, params, 8)
-    p_ones = float(np.exp(logp[mcmc.all_rows(8).sum(axis=1) >= 5]).sum())
+    p_ones = float(np.exp(logp[iqpgen.exact.all_bitstrings(8).sum(axis=1) >= 5]).sum())
     assert 0.6 < p_ones < 0.95  # both modes matter
     chains = mcmc.run_chains(
         rbm._gibbs, rbm._log_weight, None, params, n=8, n_samples=4000,
@@ -149,7 +149,7 @@ def test_symmetric_mixture_of_independent_bits_against_enumeration():
     model = IndependentBits(symmetry="global_flip").fit(X)
     got = model.probs_ if model.probs_[0] < 0.5 else 1 - model.probs_  # p and 1 − p: one model
     np.testing.assert_allclose(got, p, atol=0.02)
-    rows = mcmc.all_rows(4)
+    rows = iqpgen.exact.all_bitstrings(4)
     prod = lambda x: np.prod(np.where(x == 1, model.probs_, 1 - model.probs_), axis=1)  # noqa: E731
     probs = 0.5 * (prod(rows) + prod(1 - rows))
     ops = iqpgen.exact.all_bitstrings(4)

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks
+from ..exact import all_bitstrings
 from . import mcmc
 from .energy import EnergyBaseline
 
@@ -338,7 +339,7 @@ class DeepEBM(EnergyBaseline):
         )
         opt_state = optimizer.init(state)
         if exact:
-            chains = jnp.asarray(mcmc.all_rows(n), jnp.float32)
+            chains = jnp.asarray(all_bitstrings(n), jnp.float32)
         else:
             shape = (int(self.n_chains), n)
             chains = jax.random.bernoulli(k_chains, 0.5, shape).astype(jnp.float32)

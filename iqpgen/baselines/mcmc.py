@@ -43,6 +43,7 @@ import numpy as np
 from .. import _checks
 from ..datasets import convergence
 from ..datasets.convergence import RHAT_TARGET, series_diagnostics, warn_unconverged
+from ..exact import all_bitstrings
 
 __all__ = [
     "EXACT_MAX_BITS",
@@ -55,7 +56,6 @@ __all__ = [
     "mean_log_prob",
     "check_sampler",
     "check_settings",
-    "all_rows",
 ]
 
 #: Models with at most this many bits are sampled exactly by enumeration (``sampler="auto"``).
@@ -248,24 +248,18 @@ def _diagnose(draws: jax.Array, energy: jax.Array, sweeps: int) -> convergence.C
     return series_diagnostics(np.asarray(energy, np.float64), magnet, sweeps=sweeps)
 
 
-def all_rows(n: int) -> np.ndarray:
-    """Every ``n``-bit row, ``(2ⁿ, n)`` ``uint8``, row ``i`` the binary digits of ``i`` (bit 0
-    the most significant)."""
-    idx = np.arange(2**n, dtype=np.int64)
-    return ((idx[:, None] >> np.arange(n - 1, -1, -1)) & 1).astype(np.uint8)
-
-
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _log_weights(log_weight, static, params, rows):
     return log_weight(static, params, rows, 1.0)
 
 
 def enumerate_log_weights(log_weight: Callable, static: Any, params: Any, n: int) -> np.ndarray:
-    """Normalised log-probabilities of all ``2ⁿ`` rows (in :func:`all_rows` order), float64."""
+    """Normalised log-probabilities of all ``2ⁿ`` rows, float64, in the order of
+    :func:`iqpgen.exact.all_bitstrings`."""
     if n > 24:
         raise ValueError(f"enumeration of 2^{n} rows is too large; use sampler='mcmc'.")
     lw = np.asarray(
-        _log_weights(log_weight, static, params, jnp.asarray(all_rows(n), jnp.float32)),
+        _log_weights(log_weight, static, params, jnp.asarray(all_bitstrings(n), jnp.float32)),
         np.float64,
     )
     return lw - np.logaddexp.reduce(lw)
