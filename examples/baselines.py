@@ -28,22 +28,15 @@ from paper import make_data
 from iqpgen import evaluate, mmd, walsh
 from iqpgen.baselines import RBM, DeepEBM, IndependentBits
 
-#: The baselines' budgets beyond their model sizes (examples/_experiments.py): 16 bits (exact
-#: likelihood, exact sampling) and the large data sets (PCD with 100 flips per chain per
-#: update, sampled by chains; about 10 minutes each on 2 CPU cores).
-FULL = {
-    "rbm": dict(n_iter=1000, eval_every=10),
-    "ebm": dict(n_steps=20_000, eval_every=500),
+#: --quick budgets (the full ones are the experiment's, in examples/_experiments.py).
+QUICK = {
+    "rbm": dict(n_iter=3, eval_every=1, burn_in=20),
+    "ebm": dict(n_steps=40, eval_every=20, burn_in=10),
 }
-LARGE = {
-    "rbm": dict(n_iter=100, eval_every=5, learning_rate=0.01, batch_size=64),
-    "ebm": dict(n_steps=10_000, eval_every=500, mcmc_steps=100),
-}
-QUICK = {"rbm": dict(n_iter=3, eval_every=1), "ebm": dict(n_steps=40, eval_every=20)}
 
 
-def diagnostics(model, n_samples: int, seed: int) -> dict:
-    """How the model was trained and how its samples were drawn."""
+def draw(model, n_samples: int, seed: int) -> tuple[np.ndarray, dict]:
+    """Samples of the model and how it was trained and sampled."""
     chains = model.sample_chains(n_samples, random_state=seed)
     out = {"symmetry": model.symmetry_, "exact_sampling": chains.convergence is None}
     if hasattr(model, "best_epoch_"):
@@ -53,11 +46,11 @@ def diagnostics(model, n_samples: int, seed: int) -> dict:
     if chains.convergence is not None:
         c = chains.convergence
         out.update(rhat=c.rhat, ess_energy=c.ess_energy, ess_magnetisation=c.ess_magnetisation)
-        out["flip_rate"] = chains.flip_rate
+        out.update(sweeps=c.sweeps, flip_rate=chains.flip_rate)
     s = chains.samples
     out["ones"] = float(s.mean())
     out["rows_mostly_ones"] = float((s.mean(axis=1) > 0.5).mean())
-    return out
+    return s, out
 
 
 def exact_test_mmd(model, X_test: np.ndarray, sigmas: list[float]) -> list[float]:
@@ -77,6 +70,12 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--train", default=None, help="training rows (CSV or .npy) instead of ours")
     p.add_argument("--test", default=None, help="test rows (CSV or .npy) instead of ours")
     p.add_argument("--data-seed", type=int, default=None, help="seed of generated data")
+    p.add_argument(
+        "--n-test",
+        type=int,
+        default=None,
+        help="test rows of generated data (default: the paper's)",
+    )
     args = p.parse_args(argv)
     if args.experiment not in EXPERIMENTS:
         p.error(f"unknown experiment {args.experiment!r}; choose one of {', '.join(EXPERIMENTS)}")
@@ -86,9 +85,11 @@ def main(argv: list[str] | None = None) -> dict:
     os.makedirs(args.out, exist_ok=True)
     if not os.access(args.out, os.W_OK):
         p.error(f"--out {args.out} is not writable")
-    for name in ("graph", "temperature", "coupling_seed", "n_test"):
+    if args.n_test is not None and args.n_test < 2 * 20:
+        p.error(f"--n-test must be at least 40 (20 chunks of 2 rows), got {args.n_test}")
+    for name in ("graph", "temperature", "coupling_seed"):
         setattr(args, name, None)
-    cfg = settings(args, n_train=exp.n_train, n_test=exp.n_test, steps=0)
+    cfg = settings(args, n_train=exp.n_train, n_test=args.n_test or exp.n_test, steps=0)
     timer = Timer()
     with timer.phase("data"):
         try:
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> dict:
         except (ValueError, TypeError, OSError) as err:
             print(f"error: {err}", file=sys.stderr)
             raise SystemExit(2) from err
-    budget = QUICK if args.quick else (FULL if exp.n_bits <= 16 else LARGE)
+    budget = QUICK if args.quick else {"rbm": {}, "ebm": {}}
     sig = list(exp.sigmas)
     models, fit_s = {}, {}
     for label, make in (
@@ -116,15 +117,15 @@ def main(argv: list[str] | None = None) -> dict:
     results, diag = {}, {}
     for label, model in sources.items():
         with timer.phase(f"evaluate {label}"):
+            if label in ("RBM", "DeepEBM"):  # one draw: its diagnostics are the table's
+                model, diag[label] = draw(model, cfg["model_samples"], args.seed)
             results[label] = evaluate.paper_mmd(
                 model, X_test, eval_sigmas, key=k_eval, n_chunks=cfg["chunks"],
                 n_model_samples=cfg["model_samples"],
             )  # fmt: skip
-        if label in ("RBM", "DeepEBM"):
-            diag[label] = diagnostics(model, cfg["model_samples"], args.seed)
-            if X_train.shape[1] <= 16:
-                picked = [eval_sigmas[i] for i in (0, len(eval_sigmas) // 2, -1)]
-                diag[label]["exact_test_mmd"] = exact_test_mmd(model, X_test, picked)
+        if label in diag and X_train.shape[1] <= 16:
+            picked = [eval_sigmas[i] for i in (0, len(eval_sigmas) // 2, -1)]
+            diag[label]["exact_test_mmd"] = exact_test_mmd(models[label], X_test, picked)
     picks = [0, len(eval_sigmas) // 2, -1]
     uni = results["uniform"].mean[picks]
     paper_uni = np.asarray(exp.paper["uniform"])

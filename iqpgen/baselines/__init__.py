@@ -8,10 +8,15 @@ r"""Classical models to compare a trained IQP model with, as scikit-learn style 
   probability :math:`\sin^2\theta_k`. It is trained like :class:`~iqpgen.IqpModel`, by
   minimising MMD², but the model term of the loss is exact instead of a Monte Carlo estimate;
   it samples exactly at any size. An IQP model that beats it uses interference.
-* :class:`RBM`: a restricted Boltzmann machine (scikit-learn's ``BernoulliRBM``) sampled by
-  block Gibbs sampling.
+* :class:`RBM`: a restricted Boltzmann machine (scikit-learn's ``BernoulliRBM``), its best
+  held-out epoch kept, sampled exactly up to 16 bits and beyond by block Gibbs chains with
+  global-flip moves and optional parallel tempering, with convergence diagnostics.
 * :class:`DeepEBM`: the paper's strongest classical model, an MLP energy (Flax NNX) trained
-  by persistent contrastive divergence and sampled by Metropolis MCMC in JAX.
+  on the exact likelihood gradient up to 16 bits and by persistent contrastive divergence
+  beyond, sampled like the RBM (Metropolis sweeps instead of Gibbs).
+
+The RBM and the DeepEBM take the data's global-flip symmetry when it is there
+(``symmetry="auto"``, :mod:`iqpgen.symmetry`); :mod:`.mcmc` holds their samplers.
 
 All of them have ``fit(X)``, ``sample(n_samples, random_state=None)`` returning ``uint8`` rows,
 ``mmd(X)`` and ``score(X) = −mmd(X)`` (higher is better, as :meth:`iqpgen.IqpModel.score`).
@@ -30,8 +35,9 @@ For the same key the operators are those :func:`iqpgen.mmd_loss` draws, so model
 one key are compared on the same operators.
 """
 
-# One module per model (independent, bitflip_model, rbm) and their shared MMD² machinery
-# (common, also used by iqpgen.evaluate); deep_ebm in Flax NNX.
+# One module per model (independent, bitflip_model, rbm, deep_ebm in Flax NNX), their shared
+# MMD² machinery (common, also used by iqpgen.evaluate), and what the energy models share
+# (energy: symmetry, held-out rows, sampling; mcmc: the chains and exact enumeration).
 from .bitflip_model import BitflipModel, bitflip_loss
 from .deep_ebm import DeepEBM
 from .independent import IndependentBits, Uniform

@@ -1,18 +1,21 @@
-r"""A deep energy-based model baseline: an MLP energy in Flax NNX, trained by persistent
-contrastive divergence and sampled by Metropolis MCMC in JAX.
+r"""A deep energy-based model baseline: an MLP energy in Flax NNX, trained on the exact
+likelihood gradient (small models) or by persistent contrastive divergence, and sampled exactly
+or by Metropolis MCMC in JAX (:mod:`iqpgen.baselines.mcmc`).
 
 The model is :math:`p(x) \propto e^{-E_\theta(x)}` on bitstrings, with
 :math:`E_\theta` a multilayer perceptron with ``tanh`` activations and a scalar output (the
 paper's DeepEBM; its widths: ``[100]`` for 8 blobs, ``[16, 4, 2]`` for 2D Ising, ``[484]`` for
-D-Wave). Persistent contrastive divergence follows the gradient of the log-likelihood,
+D-Wave). Training follows the gradient of the log-likelihood,
 
 .. math::
 
     \nabla_\theta \log p(x) = -\nabla_\theta E_\theta(x)
         + \mathbb{E}_{x'\sim p_\theta} \nabla_\theta E_\theta(x'),
 
-with the model expectation over persistent Metropolis chains that advance a few single-bit
-flips per update instead of restarting.
+with the model expectation over all ``2ⁿ`` rows up to
+:data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits, and beyond over persistent Metropolis
+chains that advance a few single-bit flips per update instead of restarting (persistent
+contrastive divergence).
 """
 
 from __future__ import annotations
@@ -219,7 +222,7 @@ class DeepEBM(EnergyBaseline):
         validation_fraction: rows held out for the choice of step (0: keep the last).
         symmetry: ``"auto"``, ``"global_flip"`` or ``None``.
         sampler: ``"auto"``, ``"exact"`` or ``"mcmc"``.
-        burn_in, thinning, global_flip, n_temperatures: the sampling chains'
+        burn_in, thinning, global_flip, n_temperatures, max_sweeps: the sampling chains'
             (:class:`~iqpgen.baselines.mcmc.McmcSettings`; ``burn_in`` in sweeps of ``n`` flips).
         l2: weight of the energy penalty ``mean(E²)`` (stability).
         sigma, n_ops, n_samples, random_state: as for the other baselines.
@@ -256,6 +259,7 @@ class DeepEBM(EnergyBaseline):
         thinning: int = 10,
         global_flip: bool = True,
         n_temperatures: int = 1,
+        max_sweeps: int | None = None,
         l2: float = 1e-3,
         sigma: Any = "auto",
         n_ops: int = 1000,
@@ -278,6 +282,7 @@ class DeepEBM(EnergyBaseline):
         self.thinning = thinning
         self.global_flip = global_flip
         self.n_temperatures = n_temperatures
+        self.max_sweeps = max_sweeps
         self.l2 = l2
         self.sigma = sigma
         self.n_ops = n_ops

@@ -21,8 +21,8 @@ class EnergyBaseline(MmdBaseline):
     """Plumbing of a model ``p(x) ∝ exp(log_weight(x))`` (see :mod:`.mcmc`).
 
     Subclasses store the options ``symmetry``, ``sampler``, ``burn_in``, ``thinning``,
-    ``n_chains``, ``global_flip``, ``n_temperatures``, ``validation_fraction`` and ``patience``,
-    and implement :meth:`_chain_parts`.
+    ``n_chains``, ``global_flip``, ``n_temperatures``, ``max_sweeps``, ``validation_fraction``
+    and ``patience``, and implement :meth:`_chain_parts`.
     """
 
     def _chain_parts(self) -> tuple[Callable, Callable, Any, Any]:
@@ -36,6 +36,7 @@ class EnergyBaseline(MmdBaseline):
             n_chains=self.n_chains,
             global_flip=self.global_flip,
             n_temperatures=self.n_temperatures,
+            max_sweeps=self.max_sweeps,
         )
 
     def _check_energy_options(self) -> None:
@@ -82,7 +83,7 @@ class EnergyBaseline(MmdBaseline):
         n = self.n_features_in_
         if n > mcmc.EXACT_MAX_BITS + 4:
             raise ValueError(f"log_prob_table enumerates 2^n rows; n = {n} is too large.")
-        local, log_weight, static, params = self._chain_parts()
+        _, log_weight, static, params = self._chain_parts()
         logp = mcmc.enumerate_log_weights(log_weight, static, params, n)
         if self.symmetry_ == "global_flip":  # row 2ⁿ − 1 − i is the mirror image of row i
             logp = np.logaddexp(logp, logp[::-1]) - np.log(2.0)
@@ -99,12 +100,11 @@ class EnergyBaseline(MmdBaseline):
         k_draw, k_sym = jax.random.split(self._eval_key(random_state, 3))
         n = self.n_features_in_
         nan = float("nan")
+        local, log_weight, static, params = self._chain_parts()
         if self._exact():
-            local, log_weight, static, params = self._chain_parts()
             logp = mcmc.enumerate_log_weights(log_weight, static, params, n)
             chains = mcmc.Chains(mcmc.sample_exact(logp, n, n_samples, key=k_draw), None, nan, nan)
         else:
-            local, log_weight, static, params = self._chain_parts()
             chains = mcmc.run_chains(
                 local,
                 log_weight,

@@ -72,7 +72,7 @@ class RBM(EnergyBaseline):
         validation_fraction: rows held out for the choice of epoch (0: keep the last epoch).
         symmetry: ``"auto"``, ``"global_flip"`` or ``None`` (see above).
         sampler: ``"auto"``, ``"exact"`` or ``"mcmc"``.
-        burn_in, thinning, n_chains, global_flip, n_temperatures: the chains'
+        burn_in, thinning, n_chains, global_flip, n_temperatures, max_sweeps: the chains'
             (:class:`~iqpgen.baselines.mcmc.McmcSettings`).
         sigma: bandwidth(s) for :meth:`mmd` and :meth:`score`, or ``"auto"``.
         n_ops: operators per bandwidth in :meth:`mmd`.
@@ -109,6 +109,7 @@ class RBM(EnergyBaseline):
         n_chains: int | None = None,
         global_flip: bool = True,
         n_temperatures: int = 1,
+        max_sweeps: int | None = None,
         sigma: Any = "auto",
         n_ops: int = 1000,
         n_samples: int = 1000,
@@ -129,6 +130,7 @@ class RBM(EnergyBaseline):
         self.n_chains = n_chains
         self.global_flip = global_flip
         self.n_temperatures = n_temperatures
+        self.max_sweeps = max_sweeps
         self.sigma = sigma
         self.n_ops = n_ops
         self.n_samples = n_samples
