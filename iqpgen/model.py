@@ -154,6 +154,7 @@ class IqpModel(DensityMixin, BaseEstimator):
     Example:
         >>> import numpy as np, iqpgen
         >>> X = np.random.default_rng(0).integers(0, 2, (200, 6))
+        >>> X[:, 1] = X[:, 0]  # a correlation to learn
         >>> model = iqpgen.IqpModel(max_steps=20, random_state=0, verbose=False).fit(X)
         >>> model.sample(3).shape
         (3, 6)
