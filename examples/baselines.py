@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
 import jax
 import numpy as np
 from _common import Timer, parser, settings
 from _experiments import EXPERIMENTS
-from paper import make_data
+from paper import load_data
 
 from iqpgen import evaluate, mmd, walsh
 from iqpgen.baselines import RBM, DeepEBM, IndependentBits
@@ -92,11 +91,7 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = settings(args, n_train=exp.n_train, n_test=args.n_test or exp.n_test, steps=0)
     timer = Timer()
     with timer.phase("data"):
-        try:
-            X_train, X_test, _ = make_data(exp, args, cfg)
-        except (ValueError, TypeError, OSError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            raise SystemExit(2) from err
+        X_train, X_test, _ = load_data(exp, args, cfg)
     budget = QUICK if args.quick else {"rbm": {}, "ebm": {}}
     sig = list(exp.sigmas)
     models, fit_s = {}, {}

@@ -112,6 +112,15 @@ def make_data(exp, args, cfg) -> tuple[np.ndarray, np.ndarray, dict]:
     return X[:n_train], X[n_train:], extra
 
 
+def load_data(exp, args, cfg) -> tuple[np.ndarray, np.ndarray, dict]:
+    """:func:`make_data`, with a bad argument or file ending the script in a one-line error."""
+    try:
+        return make_data(exp, args, cfg)
+    except (ValueError, TypeError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from err
+
+
 def compare(exp, summary: dict) -> str:
     """Our first / middle / last values beside the paper's, with the ratio ours / paper."""
     picks = [0, len(summary["sigmas"]) // 2, -1]  # the paper's three plotted bandwidths
@@ -193,11 +202,7 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = settings(args, n_train=exp.n_train, n_test=args.n_test or exp.n_test, steps=steps)
     timer = Timer()
     with timer.phase("data"):
-        try:
-            X_train, X_test, extra = make_data(exp, args, cfg)
-        except (ValueError, TypeError, OSError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            raise SystemExit(2) from err
+        X_train, X_test, extra = load_data(exp, args, cfg)
     n = X_train.shape[1]
     bitflip = dict(exp.bitflip)
     if bitflip.get("gates") == "graph":

@@ -333,7 +333,7 @@ class DeepEBM(EnergyBaseline):
         seed = int(jax.random.randint(k_init, (), 0, 2**31 - 1))
         graphdef, state = nnx.split(_energy_module(n, hidden, seed))
         mcmc_steps = 5 * n if self.mcmc_steps is None else int(self.mcmc_steps)
-        exact = self._exact_training(n)
+        exact = mcmc.use_enumeration(self.training, n, name="training", instead="pcd")
         optimizer, chunk = _trainer(
             graphdef,
             float(self.learning_rate),
@@ -386,16 +386,6 @@ class DeepEBM(EnergyBaseline):
         if val.shape[1] <= mcmc.EXACT_MAX_BITS:
             return mcmc.mean_log_prob(_log_weight, graphdef, state, val)
         return float(_pseudo_likelihood(graphdef, state, val, key))
-
-    def _exact_training(self, n: int) -> bool:
-        if self.training == "exact":
-            if n > mcmc.EXACT_MAX_BITS + 4:
-                raise ValueError(
-                    f"training='exact' enumerates 2^n rows at every update; n = {n} is too "
-                    f"large (at most {mcmc.EXACT_MAX_BITS + 4}); use training='pcd'."
-                )
-            return True
-        return self.training == "auto" and n <= mcmc.EXACT_MAX_BITS
 
     def _chain_parts(self):
         return _sweep, _log_weight, self.graphdef_, self.state_

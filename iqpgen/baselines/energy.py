@@ -66,15 +66,9 @@ class EnergyBaseline(MmdBaseline):
         return train, val
 
     def _exact(self) -> bool:
-        n = self.n_features_in_
-        if self.sampler == "exact":
-            if n > mcmc.EXACT_MAX_BITS + 4:
-                raise ValueError(
-                    f"sampler='exact' enumerates 2^n rows; n = {n} is too large (at most "
-                    f"{mcmc.EXACT_MAX_BITS + 4}); use sampler='mcmc'."
-                )
-            return True
-        return self.sampler == "auto" and n <= mcmc.EXACT_MAX_BITS
+        return mcmc.use_enumeration(
+            self.sampler, self.n_features_in_, name="sampler", instead="mcmc"
+        )
 
     def log_prob_table(self) -> np.ndarray:
         """Exact ``log p(x)`` of every row (``2ⁿ``, bit 0 the most significant), the symmetry

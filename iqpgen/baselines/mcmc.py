@@ -56,6 +56,7 @@ __all__ = [
     "mean_log_prob",
     "check_sampler",
     "check_settings",
+    "use_enumeration",
 ]
 
 #: Models with at most this many bits are sampled exactly by enumeration (``sampler="auto"``).
@@ -94,6 +95,19 @@ def check_sampler(sampler: Any) -> str:
             f"or 'mcmc', got {sampler!r}."
         )
     return sampler
+
+
+def use_enumeration(option: str, n: int, *, name: str, instead: str) -> bool:
+    """Whether a model of ``n`` bits enumerates its ``2ⁿ`` rows for ``name=option`` (``"auto"``:
+    up to :data:`EXACT_MAX_BITS` bits; ``"exact"``: up to 4 more, else a ``ValueError``)."""
+    if option == "exact":
+        if n > EXACT_MAX_BITS + 4:
+            raise ValueError(
+                f"{name}='exact' enumerates 2^n rows; n = {n} is too large (at most "
+                f"{EXACT_MAX_BITS + 4}); use {name}='{instead}'."
+            )
+        return True
+    return option == "auto" and n <= EXACT_MAX_BITS
 
 
 def check_settings(s: McmcSettings) -> McmcSettings:
