@@ -75,6 +75,12 @@ def main(argv: list[str] | None = None) -> dict:
         default=None,
         help="test rows of generated data (default: the paper's)",
     )
+    p.add_argument(
+        "--rbm-epochs", type=int, default=None, help="RBM epochs (default: the experiment's)"
+    )
+    p.add_argument(
+        "--ebm-steps", type=int, default=None, help="DeepEBM updates (default: the experiment's)"
+    )
     args = p.parse_args(argv)
     if args.experiment not in EXPERIMENTS:
         p.error(f"unknown experiment {args.experiment!r}; choose one of {', '.join(EXPERIMENTS)}")
@@ -93,6 +99,12 @@ def main(argv: list[str] | None = None) -> dict:
     with timer.phase("data"):
         X_train, X_test, _ = load_data(exp, args, cfg)
     budget = QUICK if args.quick else {"rbm": {}, "ebm": {}}
+    for flag, model, option in (("rbm_epochs", "rbm", "n_iter"), ("ebm_steps", "ebm", "n_steps")):
+        value = getattr(args, flag)
+        if value is not None:
+            if value < 1:
+                p.error(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
+            budget = {**budget, model: {**budget[model], option: value}}
     sig = list(exp.sigmas)
     models, fit_s = {}, {}
     for label, make in (
