@@ -182,7 +182,8 @@ def _run(
 
     k_burn, k_keep = jax.random.split(key)
     carry = (x, jnp.int32(0))
-    carry, rates_burn = block(carry, k_burn, n_burn) if n_burn else (carry, None)
+    if n_burn:
+        carry, _ = block(carry, k_burn, n_burn)
 
     def keep(carry, k_draw):
         carry, rates = block(carry, k_draw, thinning)
