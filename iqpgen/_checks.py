@@ -51,6 +51,23 @@ def check_number(name: str, value: Any, *, low: float, low_open: bool = True, hi
     return v
 
 
+def refuse_unused(owner: Any, names: tuple[str, ...], why: str) -> None:
+    """A ``ValueError`` for the first of ``names`` that is set away from its default in
+    ``type(owner).__init__`` where another option makes it unused (``why`` says so), instead
+    of accepting and ignoring it."""
+    import inspect
+
+    params = inspect.signature(type(owner).__init__).parameters
+    for name in names:
+        value, default = getattr(owner, name), params[name].default
+        try:
+            same = value is default or (not hasattr(value, "shape") and bool(value == default))
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            raise ValueError(f"{name}={value!r} is not used: {why} (leave {name} at {default!r}).")
+
+
 def check_key(key: Any, name: str = "key") -> jax.Array:
     if key is None:
         raise TypeError(f"{name} is required: pass a JAX key, e.g. {name}=jax.random.key(0).")
@@ -93,6 +110,92 @@ def check_params(circuit: IqpCircuit, params: Any) -> jax.Array:
     return jnp.asarray(params, dtype=float_dtype(params))
 
 
+def is_tabular(x: Any) -> bool:
+    """Whether ``x`` is data (an array, a DataFrame, a sparse matrix, anything with
+    ``__array__``) rather than a model."""
+    return isinstance(x, np.ndarray | list | tuple) or hasattr(x, "__array__") or _is_sparse(x)
+
+
+def _is_sparse(x: Any) -> bool:
+    import scipy.sparse
+
+    return scipy.sparse.issparse(x)
+
+
+def as_array(name: str, x: Any) -> np.ndarray:
+    """A NumPy array from an array, a pandas DataFrame (numeric or boolean columns), a SciPy
+    sparse matrix (made dense) or anything else with ``__array__``."""
+    if _is_sparse(x):
+        if x.ndim != 2:
+            raise ValueError(f"{name} must be a 2-D sparse matrix, got {x.ndim}-D.")
+        return np.asarray(x.toarray())
+    if isinstance(x, np.ndarray):
+        return x
+    if not hasattr(x, "__array__"):
+        raise TypeError(
+            f"{name} must be a 2-D array of 0/1 values (a NumPy array, a pandas DataFrame, a SciPy "
+            f"sparse matrix or a list of rows), got {type(x).__name__}."
+        )
+    dtypes = getattr(x, "dtypes", None)  # a DataFrame: one dtype per column
+    if dtypes is not None and not isinstance(dtypes, np.dtype):
+        cols = list(getattr(x, "columns", range(len(dtypes))))
+        bad = [
+            str(c)
+            for c, dt in zip(cols, dtypes, strict=True)
+            if getattr(dt, "kind", "O") not in "biuf"
+        ]
+        if bad:
+            raise TypeError(
+                f"{name} must hold numbers 0/1 or booleans; column(s) {', '.join(bad[:5])} "
+                "do not. Convert them first, e.g. X.astype('uint8')."
+            )
+        if not all(isinstance(dt, np.dtype) for dt in dtypes):  # nullable columns: NA -> NaN
+            return np.asarray(x.to_numpy(dtype=np.float64, na_value=np.nan))
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{name} could not be read as an array of 0/1 values: {one_line(err)}"
+        ) from err
+
+
+def feature_names(x: Any) -> np.ndarray | None:
+    """Column names of a DataFrame whose names are all strings (as scikit-learn keeps them),
+    else None."""
+    cols = getattr(x, "columns", None)
+    if cols is None or _is_sparse(x):
+        return None
+    names = [c for c in cols]
+    if not names or not all(isinstance(c, str) for c in names):
+        return None
+    return np.asarray(names, dtype=object)
+
+
+def check_rows(owner: Any, name: str, X: Any, *, min_rows: int = 2) -> np.ndarray:
+    """A model's input rows, the scikit-learn way: before the model is fitted (in ``fit``) the
+    column names of a DataFrame are recorded as ``owner.feature_names_in_``; afterwards ``X``
+    must have the fitted number of columns and, if it has names, the fitted names in order."""
+    names = feature_names(X)
+    arr = check_binary_matrix(name, X, min_rows=min_rows, what="rows")
+    n = getattr(owner, "n_features_in_", None)
+    if n is None:  # fitting
+        if names is None:
+            owner.__dict__.pop("feature_names_in_", None)
+        else:
+            owner.feature_names_in_ = names
+        return arr
+    if arr.shape[1] != n:
+        raise ValueError(f"{name} has {arr.shape[1]} columns but the model was fitted on {n}.")
+    fitted = getattr(owner, "feature_names_in_", None)
+    if names is not None and fitted is not None and list(names) != list(fitted):
+        raise ValueError(
+            f"{name}'s column names differ from those seen in fit ({', '.join(fitted[:5])}"
+            f"{', ...' if len(fitted) > 5 else ''}); select them in order, "
+            f"e.g. {name}[model.feature_names_in_]."
+        )
+    return arr
+
+
 def check_binary_matrix(
     name: str, x: Any, *, n_cols: int | None = None, min_rows: int = 1, what: str = "rows"
 ) -> Any:
@@ -106,9 +209,7 @@ def check_binary_matrix(
             x = np.asarray(x)
         except ValueError as err:
             raise ValueError(f"{name} must be a rectangular 2-D array of 0/1 values.") from err
-    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
-        raise TypeError(f"{name} must be a 2-D array of 0/1 values, got {type(x).__name__}.")
-    x = np.asarray(x)
+    x = as_array(name, x)
     if x.dtype == object or not (
         np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.bool_)
     ):

@@ -49,6 +49,11 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
         "estimator_": model.estimator_,
         "loss_options_": model.loss_options_,
         "n_features_in_": int(model.n_features_in_),
+        "feature_names_in_": (
+            None
+            if getattr(model, "feature_names_in_", None) is None
+            else [str(c) for c in model.feature_names_in_]
+        ),
         "hyperparameters": params,
         "history": {
             "best_step": model.history_.best_step,
@@ -114,6 +119,11 @@ def load_model(cls: type, path: str | os.PathLike) -> Any:
     if model.estimator_ not in ESTIMATORS[1:]:
         raise ValueError(f"{path!r} is a corrupt iqpgen model file (estimator_).")
     model.n_features_in_ = int(meta["n_features_in_"])
+    names = meta.get("feature_names_in_")
+    if names is not None:
+        if not isinstance(names, list) or len(names) != model.n_features_in_:
+            raise ValueError(f"{path!r} is a corrupt iqpgen model file (feature_names_in_).")
+        model.feature_names_in_ = np.asarray([str(c) for c in names], dtype=object)
     model.loss_options_ = meta.get("loss_options_") or {
         "n_ops": int(model.n_ops),
         "n_samples": int(model.n_samples),

@@ -288,6 +288,44 @@ def test_paper_mmd_iqp_routes_against_the_state_vector():
     _within(mc, oracle.mean(axis=0), k=4.5)
 
 
+def _with_readout(probs, n, p):
+    """The distribution of bits read out with flip probability ``p`` on every qubit."""
+    t = np.asarray(probs, np.float64).reshape((2,) * n)
+    for axis in range(n):
+        t = (1 - p) * t + p * np.flip(t, axis=axis)
+    return t.ravel()
+
+
+def test_readout_error_reaches_every_evaluation_route():
+    """A model fitted with readout_error is evaluated as the distribution of the flipped bits
+    by paper_mmd (exact and Monte Carlo) and mmd_vs_sigma, as by model.mmd."""
+    c = tied_circuit(5, 2, seed=2)
+    params = random_params(c, 2)
+    rows = np.random.default_rng(0).choice(32, 600, p=np.asarray(iqpgen.exact.probs(c, params)))
+    X = iqpgen.exact.all_bitstrings(5)[rows]  # the ideal circuit's samples: the flips show
+    p = 0.2
+    noisy = iqpgen.IqpModel(gates=c, max_steps=0, sigma=1.0, readout_error=p, verbose=False)
+    noisy.fit(X).params_ = jnp.asarray(params, jnp.float32)
+    probs = _with_readout(iqpgen.exact.probs(c, params), 5, p)
+    chunks = np.array_split(X, 6)
+    oracle = np.array([[_exact_u_mmd(probs, ch, s) for s in SIGMAS] for ch in chunks]).mean(0)
+    ideal = np.array(
+        [[_exact_u_mmd(iqpgen.exact.probs(c, params), ch, s) for s in SIGMAS] for ch in chunks]
+    ).mean(0)
+    assert np.all(np.abs(oracle - ideal) > 1e-3)  # ignoring the flips would fail below
+    est = evaluate.paper_mmd(noisy, X, SIGMAS, key=jax.random.key(0), n_chunks=6)
+    np.testing.assert_allclose(est.mean, oracle, rtol=2e-4, atol=1e-6)
+    mc = iqpgen.IqpModel(
+        gates=c, max_steps=0, sigma=1.0, estimator="monte_carlo", readout_error=p, verbose=False
+    )
+    mc.fit(X).params_ = jnp.asarray(params, jnp.float32)
+    kw = dict(key=jax.random.key(1), n_ops=400, n_samples=400)
+    _within(evaluate.paper_mmd(mc, X, SIGMAS, n_chunks=6, **kw), oracle, k=4.5)
+    whole = [_exact_u_mmd(probs, X, s) for s in SIGMAS]
+    np.testing.assert_allclose([noisy.mmd(X, s) for s in SIGMAS], whole, rtol=2e-4, atol=1e-6)
+    _within(evaluate.mmd_vs_sigma(mc, X, SIGMAS, n_repeats=20, **kw), whole)
+
+
 def test_paper_mmd_sampled_models_and_reference_rows():
     X = _data(m=2000)
     ind = IndependentBits(sigma=1.0, random_state=0).fit(X)
@@ -304,6 +342,24 @@ def test_paper_mmd_sampled_models_and_reference_rows():
     far = evaluate.paper_mmd(uniform, X, SIGMAS, key=jax.random.key(0))
     same = evaluate.paper_mmd(X[::-1], X, SIGMAS, key=jax.random.key(0))
     assert np.all(far.mean > 10 * far.stderr) and np.all(np.abs(same.mean) < 4.5 * same.stderr)
+
+
+def test_dataframes_are_samples_and_data_for_every_model():
+    """A DataFrame (which has a .sample method) is a matrix of samples, not a model; baselines
+    fit on one as on its array."""
+    pd = pytest.importorskip("pandas")
+    X = _data(m=400)
+    key = jax.random.key(0)
+    frame, test = pd.DataFrame(X[:200]), pd.DataFrame(X[200:], columns=list("abcde"))
+    for fn in (evaluate.paper_mmd, evaluate.mmd_vs_sigma):
+        a = fn(frame, test, SIGMAS, key=key)
+        b = fn(X[:200], X[200:], SIGMAS, key=key)
+        np.testing.assert_array_equal(a.mean, b.mean)
+    ind = IndependentBits(sigma=1.0).fit(test)
+    assert list(ind.feature_names_in_) == list("abcde")
+    np.testing.assert_array_equal(ind.probs_, IndependentBits(sigma=1.0).fit(X[200:]).probs_)
+    with pytest.raises(ValueError, match="column names differ"):
+        ind.score(test[list("edcba")])
 
 
 def test_paper_mmd_bad_input():

@@ -105,11 +105,7 @@ class MmdBaseline(DensityMixin, BaseEstimator):
             raise ValueError(f"this {name} is not fitted yet; call fit(X) first.")
 
     def _check_X(self, X: Any, name: str = "X", min_rows: int = 2) -> np.ndarray:
-        n = getattr(self, "n_features_in_", None)
-        X = _checks.check_binary_matrix(name, X, min_rows=min_rows, what="rows")
-        if n is not None and X.shape[1] != n:
-            raise ValueError(f"{name} has {X.shape[1]} columns but the model was fitted on {n}.")
-        return X
+        return _checks.check_rows(self, name, X, min_rows=min_rows)
 
     def _check_common(self) -> None:
         _checks.check_int("n_ops", self.n_ops, minimum=1)

@@ -6,13 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks, baselines
 from ..baselines.common import MmdBaseline
 from ..model import IqpModel
+from ..noise import check_readout_error
 
-__all__ = ["model_kind", "n_features", "seed_of", "draw_samples", "sample_groups", "DRAW_TAG"]
+__all__ = [
+    "model_kind",
+    "n_features",
+    "readout_of",
+    "seed_of",
+    "draw_samples",
+    "sample_groups",
+    "DRAW_TAG",
+]
 
 #: ``fold_in`` tag of the key that draws a sampled model's samples (repeats use tags 0, 1, ...).
 DRAW_TAG = 2**31 - 1
@@ -26,9 +36,7 @@ def model_kind(model: Any) -> str:
     if isinstance(model, baselines.IndependentBits | baselines.BitflipModel):
         model.check_fitted()
         return "exact"
-    if isinstance(model, np.ndarray | list | tuple) or (
-        hasattr(model, "shape") and hasattr(model, "dtype")
-    ):
+    if _checks.is_tabular(model):  # arrays, DataFrames, sparse matrices: never a model
         return "samples"
     if callable(getattr(model, "sample", None)):
         if isinstance(model, MmdBaseline):
@@ -38,6 +46,12 @@ def model_kind(model: Any) -> str:
         f"model must be an IqpModel, an iqpgen baseline, an object with a sample(n_samples, "
         f"random_state=...) method or a 0/1 matrix of samples, got {type(model).__name__}."
     )
+
+
+def readout_of(model: Any) -> jax.Array | None:
+    """An IQP model's readout error as float32 flip probabilities ``(n,)``, or None."""
+    p = check_readout_error(model.readout_error, model.n_features_in_)
+    return None if p is None else jnp.asarray(p, jnp.float32)
 
 
 def n_features(model: Any) -> int | None:

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _checks, kernel, mmd
 from ..baselines.common import per_sigma_jit, sample_terms
 from ..estimator import Estimate
-from .common import model_kind, n_features, sample_groups
+from .common import model_kind, n_features, readout_of, sample_groups
 
 __all__ = ["mmd_vs_sigma"]
 
@@ -83,9 +83,12 @@ def mmd_vs_sigma(
     rows = []
     if kind == "iqp":
         kw = dict(sigmas=sig, n_ops=n_ops, n_samples=n_samples, return_terms=True)
+        readout = readout_of(model)
         for r in range(n_repeats):
             k = jax.random.fold_in(key, r)
-            _, per = mmd.loss_jit(model.circuit_, model.params_, data, k, **kw)
+            _, per = mmd.loss_jit(
+                model.circuit_, model.params_, data, k, readout_error=readout, **kw
+            )
             rows.append([float(jnp.sum(t)) / n_ops for t in per])
     else:
         if kind == "exact":

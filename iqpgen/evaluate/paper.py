@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import _checks, kernel, mmd
 from ..estimator import Estimate
-from .common import model_kind, n_features, sample_groups
+from .common import model_kind, n_features, readout_of, sample_groups
 
 __all__ = ["paper_bandwidths", "paper_mmd", "random_rows", "PAPER_N_CHUNKS"]
 
@@ -55,14 +55,26 @@ def random_rows(n_rows: int, n_bits: int, *, key: jax.Array) -> np.ndarray:
 
 
 def _iqp_chunk(model, chunk: np.ndarray, sig: tuple[float, ...], key, n_ops, n_samples):
+    readout = readout_of(model)
     if getattr(model, "estimator_", None) == "exact":
         table = mmd.data_table(chunk)
         return [
-            float(mmd.exact_jit(model.circuit_, model.params_, table, sigmas=(s,), unbiased=True))
+            float(
+                mmd.exact_jit(
+                    model.circuit_,
+                    model.params_,
+                    table,
+                    sigmas=(s,),
+                    unbiased=True,
+                    readout_error=readout,
+                )
+            )
             for s in sig
         ]
     kw = dict(sigmas=sig, n_ops=n_ops, n_samples=n_samples, return_terms=True)
-    _, per = mmd.loss_jit(model.circuit_, model.params_, mmd.pack_data(chunk), key, **kw)
+    _, per = mmd.loss_jit(
+        model.circuit_, model.params_, mmd.pack_data(chunk), key, readout_error=readout, **kw
+    )
     return [float(np.sum(t)) / n_ops for t in per]
 
 
