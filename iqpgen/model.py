@@ -21,9 +21,16 @@ from .estimator import (
     expval,
 )
 from .noise import check_readout_error
-from .objective import ESTIMATORS, adam, circuit_for, exact_loss_function, loss_function
+from .objective import (
+    ESTIMATORS,
+    adam,
+    check_gate_options,
+    circuit_for,
+    exact_loss_function,
+    loss_function,
+)
 from .persist import MODEL_FORMAT
-from .symmetry import check_symmetry, resolve_symmetry
+from .symmetry import resolve_symmetry
 
 __all__ = ["IqpModel", "MODEL_FORMAT", "ESTIMATORS", "choose_estimator"]
 
@@ -215,11 +222,7 @@ class IqpModel(DensityMixin, BaseEstimator):
             raise ValueError("this IqpModel is not fitted yet; call fit(X) or IqpModel.load(path).")
 
     def _check_X(self, X: Any, name: str = "X", min_rows: int = 2) -> np.ndarray:
-        n = getattr(self, "n_features_in_", None)
-        X = _checks.check_binary_matrix(name, X, min_rows=min_rows, what="rows")
-        if n is not None and X.shape[1] != n:
-            raise ValueError(f"{name} has {X.shape[1]} columns but the model was fitted on {n}.")
-        return X
+        return _checks.check_rows(self, name, X, min_rows=min_rows)
 
     def _resolve_sigma(self, sigma: Any, X: np.ndarray) -> tuple[float, ...]:
         if isinstance(sigma, str):
@@ -234,27 +237,31 @@ class IqpModel(DensityMixin, BaseEstimator):
                 f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}: 'exact' for the "
                 "noise-free loss of small circuits, 'monte_carlo' for any size."
             )
-        _checks.check_int("max_weight", self.max_weight, minimum=1)
         _checks.check_int("n_ops", self.n_ops, minimum=1)
         _checks.check_int("n_samples", self.n_samples, minimum=2)
         _checks.check_int("max_steps", self.max_steps, minimum=0)
         if self.patience is not None:
             _checks.check_int("patience", self.patience, minimum=1)
-        if not isinstance(self.spin_sym, bool | np.bool_):
-            raise TypeError(f"spin_sym must be True or False, got {self.spin_sym!r}.")
-        if check_symmetry(self.symmetry) is not None and (
-            self.spin_sym or isinstance(self.gates, IqpCircuit)
-        ):
-            raise ValueError(
-                "symmetry sets the circuit's spin_sym: give symmetry or spin_sym=True, not "
-                "both, and with a ready-made IqpCircuit as gates give neither (it has its own "
-                "spin_sym)."
-            )
+        check_gate_options(self)
         if self.optimizer is None:
             if not (isinstance(self.learning_rate, str) and self.learning_rate == "auto"):
                 _checks.check_number("learning_rate", self.learning_rate, low=0.0)
         elif not hasattr(self.optimizer, "update"):
             raise TypeError(f"optimizer must be an optax transformation, got {self.optimizer!r}.")
+        else:
+            _checks.refuse_unused(
+                self,
+                ("learning_rate", "lr_schedule"),
+                "they set the built-in Adam; with optimizer= set them in the optax transformation",
+            )
+        if self.estimator == "exact":
+            _checks.refuse_unused(
+                self,
+                ("n_ops", "n_samples", "variance_reduction"),
+                "they set the Monte Carlo loss, and estimator='exact' has no sampling",
+            )
+        if not isinstance(self.init, str):
+            _checks.refuse_unused(self, ("init_scale",), "init= gives the angles themselves")
         if not (isinstance(self.validation_fraction, str) and self.validation_fraction == "auto"):
             _checks.check_number(
                 "validation_fraction", self.validation_fraction, low=0.0, low_open=False, high=1.0
@@ -320,18 +327,18 @@ class IqpModel(DensityMixin, BaseEstimator):
         self, sigmas: tuple[float, ...], X: np.ndarray, kind: str
     ) -> tuple[float, ...] | None:
         w = self.sigma_weights
-        if len(sigmas) == 1 or (isinstance(w, str) and (w == "equal" or kind == "exact")):
-            return None
-        if isinstance(w, str):  # "auto": validated in _validate_hyperparameters
-            u = np.maximum(kernel.uniform_mmd(X, sigmas), 1e-12)
-            w = u ** (-SIGMA_WEIGHT_EXPONENT)
-        else:
+        if not isinstance(w, str):  # checked even for one bandwidth: nothing is ignored
             w = np.asarray(w, np.float64).ravel()
             if w.size != len(sigmas) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() == 0:
                 raise ValueError(
                     f"sigma_weights must be 'auto', 'equal' or {len(sigmas)} numbers >= 0 (one "
                     f"per bandwidth, not all 0), got {self.sigma_weights!r}."
                 )
+        if len(sigmas) == 1 or (isinstance(w, str) and (w == "equal" or kind == "exact")):
+            return None
+        if isinstance(w, str):  # "auto": validated in _validate_hyperparameters
+            u = np.maximum(kernel.uniform_mmd(X, sigmas), 1e-12)
+            w = u ** (-SIGMA_WEIGHT_EXPONENT)
         return tuple(float(v) for v in w / w.mean())
 
     def _resolve_variance_reduction(self, circuit: IqpCircuit) -> str:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from . import gates, mmd
+import numpy as np
+
+from . import _checks, gates, mmd
 from .circuit import IqpCircuit
+from .symmetry import check_symmetry
 
 __all__ = ["circuit_for", "loss_function", "exact_loss_function", "adam"]
 
@@ -31,6 +34,29 @@ def circuit_for(gate_spec: Any, n: int, *, max_weight: int, spin_sym: bool) -> I
             raise ValueError(f"gates is a circuit on {gate_spec.n_qubits} qubits; X has {n}.")
         return gate_spec
     return IqpCircuit(n, gate_spec, spin_sym=bool(spin_sym))
+
+
+def check_gate_options(owner: Any) -> None:
+    """An estimator's ``gates``, ``max_weight``, ``spin_sym`` and ``symmetry``, validated
+    together: with ``gates`` given, ``max_weight`` is unused; a ready-made circuit has its own
+    ``spin_sym``; ``symmetry`` and ``spin_sym=True`` say the same thing twice."""
+    _checks.check_int("max_weight", owner.max_weight, minimum=1)
+    if not isinstance(owner.spin_sym, bool | np.bool_):
+        raise TypeError(f"spin_sym must be True or False, got {owner.spin_sym!r}.")
+    if check_symmetry(owner.symmetry) is not None and (
+        owner.spin_sym or isinstance(owner.gates, IqpCircuit)
+    ):
+        raise ValueError(
+            "symmetry sets the circuit's spin_sym: give symmetry or spin_sym=True, not "
+            "both, and with a ready-made IqpCircuit as gates give neither (it has its own "
+            "spin_sym)."
+        )
+    if owner.gates is not None:
+        _checks.refuse_unused(owner, ("max_weight",), "gates= gives the gates themselves")
+    if isinstance(owner.gates, IqpCircuit):
+        _checks.refuse_unused(
+            owner, ("spin_sym",), "a ready-made IqpCircuit as gates has its own spin_sym"
+        )
 
 
 @functools.lru_cache(maxsize=32)

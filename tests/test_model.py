@@ -6,6 +6,7 @@ import zipfile
 
 import jax
 import numpy as np
+import optax
 import pytest
 
 import iqpgen
@@ -100,8 +101,10 @@ def test_fit_resumes_from_checkpoint(tmp_path, estimator):
     ckpt = str(tmp_path / "fit.npz")
     # No validation split: the stand-in interruption (a run of 25 steps) validates at its last
     # step, which an uninterrupted run does not, and may keep another best step.
-    kw = dict(n_ops=32, n_samples=32, verbose=False, random_state=1, estimator=estimator,
-              lr_schedule="constant", validation_fraction=0.0)  # fmt: skip
+    kw = dict(verbose=False, random_state=1, estimator=estimator, lr_schedule="constant",
+              validation_fraction=0.0)  # fmt: skip
+    if estimator == "monte_carlo":
+        kw |= dict(n_ops=32, n_samples=32)
     full = IqpModel(max_steps=60, **kw).fit(X)
     IqpModel(max_steps=25, **kw).fit(X, checkpoint=ckpt, checkpoint_every=10)
     resumed = IqpModel(max_steps=60, **kw).fit(X, checkpoint=ckpt)
@@ -109,8 +112,9 @@ def test_fit_resumes_from_checkpoint(tmp_path, estimator):
     assert resumed.estimator_ == full.estimator_ == estimator
     # A checkpoint of one estimator is not resumed by the other.
     other = "exact" if estimator == "monte_carlo" else "monte_carlo"
+    swapped = {k: v for k, v in kw.items() if k not in ("n_ops", "n_samples")}
     with pytest.raises(ValueError, match="belongs to another run .estimator"):
-        IqpModel(max_steps=70, **(kw | dict(estimator=other))).fit(X, checkpoint=ckpt)
+        IqpModel(max_steps=70, **(swapped | dict(estimator=other))).fit(X, checkpoint=ckpt)
     # A cosine schedule depends on max_steps: a checkpoint of another length is refused.
     cos = kw | dict(lr_schedule="cosine")
     IqpModel(max_steps=20, **cos).fit(X, checkpoint=str(tmp_path / "cos.npz"))
@@ -234,7 +238,7 @@ def test_large_models_refuse_exact_sampling_and_training():
     with pytest.raises(ValueError, match="device="):
         model.sample(2)
     with pytest.raises(ValueError, match="estimator='exact' needs .* budget"):
-        IqpModel(estimator="exact", **kw).fit(X)
+        IqpModel(estimator="exact", max_weight=1, max_steps=1, verbose=False).fit(X)
 
 
 def test_unfitted_model():
@@ -304,6 +308,54 @@ def test_impossible_hyperparameters(kwargs, exc, match):
     settings = dict(max_steps=1, verbose=False) | kwargs
     with pytest.raises(exc, match=match):
         IqpModel(**settings).fit(X)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(optimizer=optax.sgd(0.1), learning_rate=0.5), "learning_rate=0.5 is not used"),
+        (dict(optimizer=optax.sgd(0.1), lr_schedule="cosine"), "lr_schedule='cosine' is not"),
+        (dict(estimator="exact", n_ops=64), "n_ops=64 is not used: .*Monte Carlo"),
+        (dict(estimator="exact", n_samples=64), "n_samples=64 is not used"),
+        (dict(estimator="exact", variance_reduction="control"), "variance_reduction="),
+        (dict(gates=[[0, 1]], max_weight=3), "max_weight=3 is not used: gates="),
+        (dict(gates=iqpgen.gates.local_circuit(3, 1), spin_sym=True), "spin_sym=True is not"),
+        (dict(init=np.zeros(6), init_scale=0.1), "init_scale=0.1 is not used"),
+        (dict(sigma=1.0, sigma_weights=[1.0, 2.0]), "one per bandwidth"),
+    ],
+)
+def test_options_that_another_makes_unused_are_refused(kwargs, match):
+    """An option that would be accepted and then ignored is refused, naming it and why."""
+    X = np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]])
+    with pytest.raises(ValueError, match=match):
+        IqpModel(**(dict(max_steps=1, verbose=False) | kwargs)).fit(X)
+
+
+def test_dataframes_sparse_matrices_and_feature_names(tmp_path):
+    """Tabular input the scikit-learn way: a DataFrame of 0/1 or booleans fits like its
+    array and keeps its column names; a sparse matrix is made dense; names must match later."""
+    pd = pytest.importorskip("pandas")
+    sparse = pytest.importorskip("scipy.sparse")
+    X = np.random.default_rng(0).integers(0, 2, (60, 4)).astype(np.uint8)
+    cols = ["a", "b", "c", "d"]
+    kw = dict(max_steps=3, sigma=1.0, random_state=0, verbose=False)
+    ref = IqpModel(**kw).fit(X)
+    assert not hasattr(ref, "feature_names_in_")
+    for data in (pd.DataFrame(X, columns=cols), pd.DataFrame(X.astype(bool), columns=cols)):
+        model = IqpModel(**kw).fit(data)
+        np.testing.assert_array_equal(model.params_, ref.params_)
+        assert list(model.feature_names_in_) == cols
+        assert model.score(data) == model.score(X)
+    with pytest.raises(ValueError, match="column names differ .*feature_names_in_"):
+        model.score(pd.DataFrame(X, columns=["b", "a", "c", "d"]))
+    model.save(tmp_path / "m.npz")
+    assert list(IqpModel.load(tmp_path / "m.npz").feature_names_in_) == cols
+    np.testing.assert_array_equal(IqpModel(**kw).fit(sparse.csr_matrix(X)).params_, ref.params_)
+    with pytest.raises(TypeError, match="column.* b do not"):
+        IqpModel(**kw).fit(pd.DataFrame({"a": [0, 1], "b": ["x", "y"]}))
+    with pytest.raises(TypeError, match="DataFrame, a SciPy sparse matrix"):
+        IqpModel(**kw).fit({"a": [0, 1]})
+    assert not hasattr(IqpModel(**kw).fit(data).fit(X), "feature_names_in_")  # refit: dropped
 
 
 @pytest.mark.slow

@@ -13,8 +13,8 @@ import numpy as np
 from .. import _checks, bitflip, init, kernel, mmd, train
 from ..circuit import IqpCircuit
 from ..estimator import supports_from_ops
-from ..objective import circuit_for
-from ..symmetry import check_symmetry, resolve_symmetry
+from ..objective import check_gate_options, circuit_for
+from ..symmetry import resolve_symmetry
 from .common import MmdBaseline, exact_terms, per_sigma, per_sigma_jit
 
 __all__ = ["BitflipModel", "bitflip_loss"]
@@ -223,21 +223,16 @@ class BitflipModel(MmdBaseline):
     def fit(self, X: Any, y: Any = None) -> BitflipModel:
         """Train on the 0/1 matrix ``X`` ``(m, n)``, ``m ≥ 2``; returns ``self``."""
         self._check_common()
-        _checks.check_int("max_weight", self.max_weight, minimum=1)
         _checks.check_int("max_steps", self.max_steps, minimum=0)
-        if not isinstance(self.spin_sym, bool | np.bool_):
-            raise TypeError(f"spin_sym must be True or False, got {self.spin_sym!r}.")
-        if check_symmetry(self.symmetry) is not None and (
-            self.spin_sym or isinstance(self.gates, IqpCircuit)
-        ):
-            raise ValueError(
-                "symmetry sets the circuit's spin_sym: give symmetry or spin_sym=True, not "
-                "both, and with a ready-made IqpCircuit as gates give neither."
-            )
+        check_gate_options(self)
         if self.optimizer is None:
             _checks.check_number("learning_rate", self.learning_rate, low=0.0)
         elif not hasattr(self.optimizer, "update"):
             raise TypeError(f"optimizer must be an optax transformation, got {self.optimizer!r}.")
+        else:
+            _checks.refuse_unused(
+                self, ("learning_rate",), "it sets the built-in Adam; with optimizer= set it there"
+            )
         if self.init_scale is not None:
             _checks.check_number("init_scale", self.init_scale, low=0.0, low_open=False)
         for attr in ("n_features_in_", "params_"):
