@@ -23,26 +23,60 @@ import numpy as np
 import iqpgen
 from iqpgen import evaluate
 from iqpgen.baselines import RBM, BitflipModel, DeepEBM, IndependentBits
+from iqpgen.cli import nonnegative_int, positive_float, positive_int
+from iqpgen.io import check_writable
+
+__all__ = ["nonnegative_int", "positive_float", "positive_int"]  # the CLI's argument types
 
 
 def parser(description: str, name: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--quick", action="store_true", help="a small run (seconds to a minute)")
     p.add_argument("--out", default=os.path.join("runs", name), help="output folder")
-    p.add_argument("--seed", type=int, default=0, help="seed of data, training and evaluation")
-    p.add_argument("--steps", type=int, default=None, help="Adam steps (IQP and bitflip)")
     p.add_argument(
-        "--lr", type=float, default=None, help="IQP learning rate (default: the experiment's)"
+        "--seed", type=nonnegative_int, default=0, help="seed of data, training and evaluation"
+    )
+    p.add_argument(
+        "--steps", type=nonnegative_int, default=None, help="Adam steps (IQP and bitflip)"
+    )
+    p.add_argument(
+        "--lr",
+        type=positive_float,
+        default=None,
+        help="IQP learning rate (default: the experiment's)",
     )
     p.add_argument("--no-cache", action="store_true", help="regenerate the dataset")
     p.add_argument(
         "--corr-samples",
-        type=int,
+        type=positive_int,
         default=None,
         help="samples (or IQP Monte Carlo samples) for the correlations and Ising statistics "
         "(default 10,000; 500 with --quick)",
     )
     return p
+
+
+def check_out(p: argparse.ArgumentParser, args: argparse.Namespace) -> str:
+    """Make the ``--out`` folder and check that it takes files, before any work; otherwise end
+    with the parser's one-line error (exit status 2)."""
+    try:
+        return check_writable(args.out, "--out", folder=True)
+    except ValueError as err:
+        p.error(str(err))
+
+
+def run_script(main: Any) -> None:
+    """``main(sys.argv[1:])`` as a script: an error from the library (a bad file, a value it
+    refuses) ends in one line, ``<script>: error: ...``, exit status 1, as the ``iqpgen``
+    command does (``IQPGEN_TRACEBACK=1`` shows the traceback instead)."""
+    try:
+        main(sys.argv[1:])
+    except (ValueError, TypeError, OSError) as err:
+        if os.environ.get("IQPGEN_TRACEBACK"):
+            raise
+        text = " ".join(str(err).split())
+        print(f"{os.path.basename(sys.argv[0])}: error: {text}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 class Timer:
@@ -86,6 +120,8 @@ def settings(args: argparse.Namespace, *, n_train: int, n_test: int, steps: int)
         )  # fmt: skip
     if args.steps is not None:
         cfg["steps"] = args.steps
+    if getattr(args, "n_test", None) is not None:  # --n-test, with --quick too
+        cfg["n_test"] = args.n_test
     if getattr(args, "corr_samples", None) is not None:
         cfg["corr_samples"] = args.corr_samples
     return cfg
@@ -126,7 +162,8 @@ def train_models(
     """IQP (trained and at its data-dependent start), bitflip, independent bits, RBM, DeepEBM."""
     seed = args.seed
     iqp_kw = dict(iqp_options)
-    iqp_kw["max_steps"] = cfg["steps"] if args.quick or args.steps else iqp_kw.get("max_steps")
+    given = args.quick or args.steps is not None
+    iqp_kw["max_steps"] = cfg["steps"] if given else iqp_kw.get("max_steps")
     if args.lr is not None:
         iqp_kw["learning_rate"] = args.lr
     iqp_kw = {k: v for k, v in iqp_kw.items() if v is not None}
@@ -138,7 +175,7 @@ def train_models(
         sigma=list(sigmas), random_state=seed, verbose=False, **{**iqp_kw, "max_steps": 0}
     ).fit(X_train)
     bf_kw = dict(bitflip_options)
-    bf_kw["max_steps"] = cfg["steps"] if args.quick or args.steps else bf_kw.get("max_steps")
+    bf_kw["max_steps"] = cfg["steps"] if given else bf_kw.get("max_steps")
     with timer.phase("train bitflip"):
         bitflip = BitflipModel(sigma=list(sigmas), random_state=seed, verbose=False, **bf_kw)
         bitflip.fit(X_train)
@@ -235,7 +272,6 @@ def run_experiment(
     """Train the IQP model and the baselines, evaluate them in the paper's protocol at its ten
     bandwidths; write the model and plots. Returns the summary (for ``results.json``) and the
     table, for :func:`write_results`."""
-    os.makedirs(args.out, exist_ok=True)
     key = jax.random.key(args.seed)
     k_eval, k_corr = jax.random.split(jax.random.fold_in(key, 1))
     n = X_train.shape[1]

@@ -20,7 +20,7 @@ import time
 
 import jax
 import numpy as np
-from _common import Timer, parser, settings
+from _common import Timer, check_out, nonnegative_int, parser, positive_int, run_script, settings
 from _experiments import EXPERIMENTS
 from paper import load_data
 
@@ -68,18 +68,24 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("experiment", help=f"one of {', '.join(EXPERIMENTS)}")
     p.add_argument("--train", default=None, help="training rows (CSV or .npy) instead of ours")
     p.add_argument("--test", default=None, help="test rows (CSV or .npy) instead of ours")
-    p.add_argument("--data-seed", type=int, default=None, help="seed of generated data")
+    p.add_argument("--data-seed", type=nonnegative_int, default=None, help="seed of generated data")
     p.add_argument(
         "--n-test",
-        type=int,
+        type=positive_int,
         default=None,
         help="test rows of generated data (default: the paper's)",
     )
     p.add_argument(
-        "--rbm-epochs", type=int, default=None, help="RBM epochs (default: the experiment's)"
+        "--rbm-epochs",
+        type=positive_int,
+        default=None,
+        help="RBM epochs (default: the experiment's)",
     )
     p.add_argument(
-        "--ebm-steps", type=int, default=None, help="DeepEBM updates (default: the experiment's)"
+        "--ebm-steps",
+        type=positive_int,
+        default=None,
+        help="DeepEBM updates (default: the experiment's)",
     )
     args = p.parse_args(argv)
     if args.experiment not in EXPERIMENTS:
@@ -87,11 +93,9 @@ def main(argv: list[str] | None = None) -> dict:
     exp = EXPERIMENTS[args.experiment]
     if args.out == os.path.join("runs", "baselines"):
         args.out = os.path.join("runs", f"baselines-{exp.name}")
-    os.makedirs(args.out, exist_ok=True)
-    if not os.access(args.out, os.W_OK):
-        p.error(f"--out {args.out} is not writable")
     if args.n_test is not None and args.n_test < 2 * 20:
         p.error(f"--n-test must be at least 40 (20 chunks of 2 rows), got {args.n_test}")
+    check_out(p, args)
     for name in ("graph", "temperature", "coupling_seed"):
         setattr(args, name, None)
     cfg = settings(args, n_train=exp.n_train, n_test=args.n_test or exp.n_test, steps=0)
@@ -174,4 +178,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

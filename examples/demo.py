@@ -31,6 +31,8 @@ import numpy as np
 
 import iqpgen
 from iqpgen import datasets, exact, kernel, mmd
+from iqpgen.cli import nonnegative_int
+from iqpgen.io import check_writable
 
 #: Settings of the full demo and of ``--quick``.
 FULL = dict(n_rows=3000, test_fraction=1 / 3, steps=600, n_ops=500, n_samples=500, repeats=5)
@@ -46,9 +48,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--dataset", choices=("blobs", "lattice_ising"), default="blobs", help="16-bit dataset"
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of data, training and evaluation")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default 600)")
-    return p.parse_args(argv)
+    p.add_argument(
+        "--seed", type=nonnegative_int, default=0, help="seed of data, training and evaluation"
+    )
+    p.add_argument(
+        "--steps", type=nonnegative_int, default=None, help="training steps (default 600)"
+    )
+    args = p.parse_args(argv)
+    try:  # before any work
+        check_writable(args.out, "--out", folder=True)
+    except ValueError as err:
+        p.error(str(err))
+    return args
 
 
 def make_data(name: str, n_rows: int, *, key: jax.Array) -> np.ndarray:
@@ -177,7 +188,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     cfg = dict(QUICK if args.quick else FULL)
     if args.steps is not None:
         cfg["steps"] = args.steps
-    os.makedirs(args.out, exist_ok=True)
     key = jax.random.key(args.seed)
     k_data, k_split, k_train, k_eval = jax.random.split(key, 4)
     times: dict[str, float] = {}

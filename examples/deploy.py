@@ -24,7 +24,7 @@ import os
 
 import jax
 import numpy as np
-from _common import Timer, split
+from _common import Timer, check_out, nonnegative_int, positive_int, run_script, split
 
 import iqpgen
 from iqpgen import datasets, evaluate
@@ -34,12 +34,18 @@ def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a small run (seconds)")
     p.add_argument("--out", default=os.path.join("runs", "deploy"), help="output folder")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--device", default="lightning.qubit", help="PennyLane device name")
-    p.add_argument("--qubits", type=int, default=10, help="bits of the dataset")
+    p.add_argument("--qubits", type=positive_int, default=10, help="bits of the dataset")
     args = p.parse_args(argv)
+    import pennylane as qml
+
+    try:  # the device exists, before the training
+        qml.device(args.device, wires=1)
+    except Exception as err:  # PennyLane's DeviceError and plugins' own errors
+        p.error(f"--device {args.device!r} cannot be used: {' '.join(str(err).split())}")
+    check_out(p, args)
     steps, shots, n_ops = (60, 300, 200) if args.quick else (500, 2000, 1000)
-    os.makedirs(args.out, exist_ok=True)
     timer = Timer()
     key = jax.random.key(args.seed)
     k_data, k_split = jax.random.split(key)
@@ -122,4 +128,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -27,6 +27,6 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    import sys
+    from _common import run_script
 
-    main(sys.argv[1:])
+    run_script(main)

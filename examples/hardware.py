@@ -33,7 +33,7 @@ import os
 
 import jax
 import numpy as np
-from _common import Timer
+from _common import Timer, check_out, nonnegative_int, positive_int, run_script
 
 import iqpgen
 from iqpgen import datasets, export, gates
@@ -67,18 +67,24 @@ def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="12 qubits, fewer steps and shots")
     p.add_argument("--out", default=os.path.join("runs", "hardware"), help="output folder")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--device", default="FakeSherbrooke", help="a fake_provider backend class")
-    p.add_argument("--qubits", type=int, default=None, help="qubits used (default: all)")
-    p.add_argument("--shots", type=int, default=None, help="shots per Aer run")
+    p.add_argument("--qubits", type=positive_int, default=None, help="qubits used (default: all)")
+    p.add_argument("--shots", type=positive_int, default=None, help="shots per Aer run")
     args = p.parse_args(argv)
     from qiskit_ibm_runtime import fake_provider
 
+    backend = getattr(fake_provider, args.device, None)
+    if not (isinstance(backend, type) and args.device.startswith("Fake")):
+        p.error(
+            f"--device {args.device!r} is not a backend of qiskit_ibm_runtime.fake_provider "
+            "(e.g. FakeSherbrooke, FakeTorino)"
+        )
+    check_out(p, args)
     timer = Timer()
-    device = getattr(fake_provider, args.device)()
-    shots = args.shots or (2000 if args.quick else 4000)
+    device = backend()
+    shots = args.shots if args.shots is not None else (2000 if args.quick else 4000)
     steps = 200 if args.quick else 1000
-    os.makedirs(args.out, exist_ok=True)
     key = jax.random.key(args.seed)
     k_J, k_data, k_verify = jax.random.split(key, 3)
 
@@ -186,4 +192,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -33,7 +33,18 @@ import sys
 
 import jax
 import numpy as np
-from _common import Timer, parser, run_experiment, settings, write_results
+from _common import (
+    Timer,
+    check_out,
+    nonnegative_int,
+    parser,
+    positive_float,
+    positive_int,
+    run_experiment,
+    run_script,
+    settings,
+    write_results,
+)
 from _experiments import EXPERIMENTS, scale_free_options
 
 import iqpgen
@@ -162,13 +173,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--test", default=None, help="test rows (CSV or .npy) instead of ours")
     p.add_argument(
         "--n-test",
-        type=int,
+        type=positive_int,
         default=None,
         help="test rows of generated data (default: the paper's)",
     )
     p.add_argument(
         "--data-seed",
-        type=int,
+        type=nonnegative_int,
         default=None,
         help="seed of generated data (default: --seed, "
         "or the experiment's own; see examples/_experiments.py)",
@@ -181,13 +192,13 @@ def main(argv: list[str] | None = None) -> dict:
     )
     p.add_argument(
         "--temperature",
-        type=float,
+        type=positive_float,
         default=None,
         help="scale_free: the temperature (default 1.7, see examples/_experiments.py)",
     )
     p.add_argument(
         "--coupling-seed",
-        type=int,
+        type=nonnegative_int,
         default=None,
         help="scale_free: the seed of NumPy's RandomState the couplings are drawn from, as "
         "the paper's script drew them (default: the paper's 666)",
@@ -200,6 +211,9 @@ def main(argv: list[str] | None = None) -> dict:
         args.out = os.path.join("runs", f"paper-{exp.name}")
     steps = exp.iqp.get("max_steps", 2000)
     cfg = settings(args, n_train=exp.n_train, n_test=args.n_test or exp.n_test, steps=steps)
+    if cfg["n_test"] < 2 * cfg["chunks"]:
+        p.error(f"--n-test must be at least {2 * cfg['chunks']} ({cfg['chunks']} chunks of 2 rows)")
+    check_out(p, args)
     timer = Timer()
     with timer.phase("data"):
         X_train, X_test, extra = load_data(exp, args, cfg)
@@ -237,4 +251,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

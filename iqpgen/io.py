@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from . import _checks
 
-__all__ = ["read_bits", "write_bits", "rows_text", "atomic_write", "atomic_savez"]
+__all__ = ["read_bits", "write_bits", "rows_text", "check_writable", "atomic_write", "atomic_savez"]
 
 
 def read_bits(path: str | os.PathLike[str]) -> np.ndarray:
@@ -63,6 +64,30 @@ def read_bits(path: str | os.PathLike[str]) -> np.ndarray:
 
 
 def _read_text_bits(path: str) -> np.ndarray:
+    fast = _load_text_fast(path)
+    return fast if fast is not None else _read_text_lines(path)
+
+
+def _load_text_fast(path: str) -> np.ndarray | None:
+    """``numpy.loadtxt`` of a well-formed file (one separator throughout, 0/1 only); None
+    for anything else, which the line-by-line reader then reports with its line."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            first = next((ln for ln in f if ln.strip() and not ln.lstrip().startswith("#")), "")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an empty file: the slow path says so
+            arr = np.loadtxt(
+                path, delimiter="," if "," in first else None, comments="#", ndmin=2,
+                dtype=np.int8, encoding="utf-8",
+            )  # fmt: skip
+    except (ValueError, OverflowError, UnicodeDecodeError):
+        return None
+    if arr.size == 0 or not np.isin(arr, (0, 1)).all():
+        return None
+    return arr.astype(np.uint8)
+
+
+def _read_text_lines(path: str) -> np.ndarray:
     rows: list[np.ndarray] = []
     line_of: list[int] = []
     try:
@@ -183,11 +208,50 @@ def rows_text(X: Any) -> str:
     return "".join(",".join("1" if v else "0" for v in row.tolist()) + "\n" for row in X)
 
 
+def check_writable(
+    path: str | os.PathLike[str], name: str = "path", *, folder: bool = False
+) -> str:
+    """Check, before long work, that ``path`` can be written: a file (``folder=False``) whose
+    folder exists or can be made and takes new files, or a folder (``folder=True``) that can
+    be made and written in. Missing folders are created; nothing else is left behind.
+
+    Raises:
+        ValueError: naming ``name``, the path and why (a folder where a file is expected or
+            the reverse, a parent that is a file, no permission, a read-only file system).
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"{name} must be a path, got {type(path).__name__}.")
+    path = os.fspath(path)
+    if not path:
+        raise ValueError(f"{name} is empty; give a path.")
+    if folder:
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise ValueError(f"{name} {path!r} is a file; give a folder.")
+        directory = path
+    else:
+        if os.path.isdir(path):
+            raise ValueError(f"{name} {path!r} is a folder; give a file name.")
+        directory = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        why = err.strerror or _checks.one_line(err)
+        raise ValueError(
+            f"{name} {path!r} cannot be written ({why}: {directory!r}); choose another path."
+        ) from None
+    return path
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Any], Any]) -> None:
     """Write a file atomically: ``write(f)`` fills a temporary file (binary) in the same
     folder, which is flushed to disk and then renamed over ``path``. Parent folders are
     created; on any error the temporary file is removed and ``path`` is untouched."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a folder; give a file name to write.")
     directory = os.path.dirname(os.path.abspath(path)) or "."
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.splitext(path)[1])

@@ -378,6 +378,38 @@ def test_usage_errors_exit_2(workdir, capsys, argv, match):
     assert out == ""
 
 
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["fit", "{w}/train.csv", "--out", "{f}/m.npz", "--max-steps", "100000"], "--out"),
+        (["fit", "{w}/train.csv", "--out", "{d}", "--max-steps", "100000"], "--out"),
+        (["fit", "{w}/train.csv", "--out", "{d}/m.npz", "--checkpoint", "{f}/c.npz"],
+         "--checkpoint"),
+        (["sample", "{w}/model.npz", "--shots", "5", "--out", "{f}/s.csv"], "--out"),
+        (["export", "{w}/model.npz", "--qasm", "{f}/c.qasm"], "--qasm"),
+        (["data", "blobs", "--n-samples", "10", "--out", "{f}/x.csv"], "--out"),
+        (["data", "blobs", "--n-samples", "10", "--out", "{d}/x.csv", "--test-out", "{d}"],
+         "--test-out"),
+    ],
+)  # fmt: skip
+def test_outputs_are_checked_before_the_work(workdir, tmp_path, monkeypatch, capsys, argv, flag):
+    """An output that cannot be written (under a file, or a folder where a file goes) ends the
+    command at once, naming the flag, before any training or sampling."""
+    (tmp_path / "file").write_text("not a folder\n")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the work started before the output was checked")
+
+    monkeypatch.setattr(IqpModel, "fit", no_work)
+    monkeypatch.setattr(IqpModel, "sample", no_work)
+    monkeypatch.setattr(datasets, "blobs", no_work)
+    argv = [a.format(w=workdir, f=tmp_path / "file", d=tmp_path) for a in argv]
+    code, out, err = run(capsys, *argv)
+    line = assert_one_line_error(code, err)
+    assert flag in line and ("cannot be written" in line or "is a folder" in line), line
+    assert out == "" and sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
 def test_library_errors_are_one_line(tmp_path, capsys):
     """A model over the exact engine's budget cannot be sampled exactly; the library's message
     comes through."""
@@ -430,6 +462,30 @@ def test_read_bits_accepts_commas_whitespace_comments_and_npy(tmp_path):
     out = read_bits(tmp_path / "b.npy")
     assert out.dtype == np.uint8
     np.testing.assert_array_equal(out, X)
+
+
+def test_saves_to_a_folder_are_refused_before_writing(workdir, tmp_path):
+    """A folder where a file goes: our message, not the operating system's, and nothing left."""
+    model = IqpModel.load(workdir / "model.npz")
+    with pytest.raises(ValueError, match="is a folder; give a file name"):
+        model.save(tmp_path)
+    with pytest.raises(ValueError, match="is a folder; give a file name"):
+        write_bits(tmp_path, np.zeros((2, 2), np.uint8))
+    assert list(tmp_path.iterdir()) == [] and not list(tmp_path.parent.glob(".tmp-*"))
+
+
+def test_read_bits_fast_and_line_readers_agree(tmp_path):
+    """Well-formed files go through numpy.loadtxt; anything else through the line reader,
+    with the same rows (or its message naming the line)."""
+    X = np.random.default_rng(3).integers(0, 2, (300, 40))
+    for sep, name in ((",", "x.csv"), (" ", "x.txt")):
+        np.savetxt(tmp_path / name, X, fmt="%d", delimiter=sep, header="made here")
+        np.testing.assert_array_equal(read_bits(tmp_path / name), X)
+    (tmp_path / "y.csv").write_text("0,1\n1.0,0\n1, 1\n")  # floats and spaces: line reader
+    np.testing.assert_array_equal(read_bits(tmp_path / "y.csv"), [[0, 1], [1, 0], [1, 1]])
+    (tmp_path / "z.csv").write_text("0,1\n300,0\n")
+    with pytest.raises(ValueError, match=r"z.csv:2: value 300 in column 1"):
+        read_bits(tmp_path / "z.csv")
 
 
 @pytest.mark.parametrize("name", ["x.csv", "x.npy", "x.txt"])

@@ -29,9 +29,12 @@ from collections.abc import Sequence
 from .. import _checks
 from ..io import read_bits, write_bits
 from .commands import DATASETS, UsageError
-from .parser import build_parser
+from .parser import build_parser, nonnegative_int, positive_float, positive_int
 
-__all__ = ["main", "read_bits", "write_bits", "build_parser", "UsageError", "DATASETS"]
+__all__ = [
+    "main", "read_bits", "write_bits", "build_parser", "UsageError", "DATASETS",
+    "positive_int", "nonnegative_int", "positive_float",
+]  # fmt: skip
 
 # One module per concept: parser (arguments, types, usage errors), commands (what each
 # command does); main and the error reporting here. Bit-matrix files: iqpgen.io.

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
-from ..io import read_bits, rows_text, write_bits
+from ..io import check_writable, read_bits, rows_text, write_bits
 
 __all__ = ["UsageError", "DATASETS"]
 
@@ -72,6 +72,9 @@ def seed_or_fresh(seed: int | None) -> int:
 def cmd_fit(args: argparse.Namespace) -> int:
     from ..model import IqpModel
 
+    check_writable(args.out, "--out")  # before the training, not after it
+    if args.checkpoint:
+        check_writable(args.checkpoint, "--checkpoint")
     X = read_bits(args.data)
     sigma = resolve_sigma(args.sigma) or "auto"
     seed = seed_or_fresh(args.seed)
@@ -188,6 +191,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     model = load_model(args.model)
+    if args.out is not None:
+        check_writable(args.out, "--out")
     seed = args.seed
     if args.device is None:
         samples = model.sample(args.shots, random_state=seed_or_fresh(seed))
@@ -221,13 +226,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.qasm is None and not args.resources:
         raise UsageError("nothing to do: give --qasm FILE, --resources, or both.")
     model = load_model(args.model)
+    if args.qasm not in (None, "-"):
+        check_writable(args.qasm, "--qasm")
     if args.qasm is not None:
         program = model.to_qasm()
         if args.qasm == "-":
             sys.stdout.write(program)
         else:
-            parent = os.path.dirname(os.path.abspath(args.qasm))
-            os.makedirs(parent, exist_ok=True)
             with open(args.qasm, "w", encoding="utf-8") as f:
                 f.write(program)
             print(f"wrote OpenQASM 2.0 ({program.count(chr(10))} lines) to {args.qasm}")
@@ -253,6 +258,9 @@ def cmd_data(args: argparse.Namespace) -> int:
 
     from .. import datasets
 
+    check_writable(args.out, "--out")
+    if args.test_out is not None:
+        check_writable(args.test_out, "--test-out")
     seed = seed_or_fresh(args.seed)
     key = jax.random.key(seed)
     k_data, k_split = jax.random.split(key)

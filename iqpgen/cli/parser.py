@@ -10,7 +10,7 @@ from typing import NoReturn
 from .._version import __version__
 from .commands import UsageError, cmd_data, cmd_evaluate, cmd_export, cmd_fit, cmd_sample
 
-__all__ = ["build_parser"]
+__all__ = ["build_parser", "positive_int", "nonnegative_int", "positive_float"]
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -32,7 +32,8 @@ class _Parser(argparse.ArgumentParser):
 # ------------------------------------------------------------------------- argument types
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An ``argparse`` type: a whole number >= 1 (also used by the example scripts)."""
     try:
         value = int(text)
     except ValueError:
@@ -42,7 +43,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _nonnegative_int(text: str) -> int:
+def nonnegative_int(text: str) -> int:
+    """An ``argparse`` type: a whole number >= 0."""
     try:
         value = int(text)
     except ValueError:
@@ -52,7 +54,8 @@ def _nonnegative_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def positive_float(text: str) -> float:
+    """An ``argparse`` type: a finite number > 0."""
     try:
         value = float(text)
     except ValueError:
@@ -63,7 +66,7 @@ def _positive_float(text: str) -> float:
 
 
 def _learning_rate(text: str) -> float | str:
-    return text if text == "auto" else _positive_float(text)
+    return text if text == "auto" else positive_float(text)
 
 
 def _fraction(text: str) -> float:
@@ -90,7 +93,7 @@ def _sigma(text: str) -> float | str:
     if text == "auto":
         return "auto"
     try:
-        return _positive_float(text)
+        return positive_float(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"expected 'auto' or numbers > 0, got {text!r}") from None
 
@@ -129,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("data", metavar="DATA", help="training data (.csv/.txt or .npy)")
     f.add_argument("--out", "-o", required=True, metavar="MODEL", help="model file to write")
     f.add_argument(
-        "--max-steps", type=_nonnegative_int, default=default["max_steps"], help="Adam steps"
+        "--max-steps", type=nonnegative_int, default=default["max_steps"], help="Adam steps"
     )
     f.add_argument(
         "--learning-rate",
@@ -151,17 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="kernel bandwidth(s), losses averaged; default 'auto' (three from the data)",
     )
     f.add_argument(
-        "--n-ops", type=_positive_int, default=default["n_ops"], help="operators per estimate"
+        "--n-ops", type=positive_int, default=default["n_ops"], help="operators per estimate"
     )
     f.add_argument(
         "--n-samples",
-        type=_positive_int,
+        type=positive_int,
         default=default["n_samples"],
         help="circuit samples per estimate",
     )
     f.add_argument(
         "--max-weight",
-        type=_positive_int,
+        type=positive_int,
         default=default["max_weight"],
         help="largest gate weight",
     )
@@ -193,9 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="parameters kept: the best on the validation rows, or the last step's",
     )
     f.add_argument(
-        "--patience", type=_positive_int, default=None, help="stop after N steps without gain"
+        "--patience", type=positive_int, default=None, help="stop after N steps without gain"
     )
-    f.add_argument("--seed", type=_nonnegative_int, default=None, help="seed (default: random)")
+    f.add_argument("--seed", type=nonnegative_int, default=None, help="seed (default: random)")
     f.add_argument(
         "--checkpoint",
         metavar="FILE",
@@ -218,12 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--sigma", type=_sigma, nargs="+", metavar="S", help="bandwidths (default: the model's)"
     )
-    e.add_argument("--repeats", type=_positive_int, default=1, help="independent estimates")
-    e.add_argument("--n-ops", type=_positive_int, default=None, help="operators per estimate")
+    e.add_argument("--repeats", type=positive_int, default=1, help="independent estimates")
+    e.add_argument("--n-ops", type=positive_int, default=None, help="operators per estimate")
     e.add_argument(
-        "--n-samples", type=_positive_int, default=None, help="circuit samples per estimate"
+        "--n-samples", type=positive_int, default=None, help="circuit samples per estimate"
     )
-    e.add_argument("--seed", type=_nonnegative_int, default=None, help="seed (default: random)")
+    e.add_argument("--seed", type=nonnegative_int, default=None, help="seed (default: random)")
     e.set_defaults(func=cmd_evaluate)
 
     # sample
@@ -237,9 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     s.add_argument("model", metavar="MODEL", help="model file (from iqpgen fit)")
-    s.add_argument("--shots", type=_positive_int, required=True, help="number of samples")
+    s.add_argument("--shots", type=positive_int, required=True, help="number of samples")
     s.add_argument("--device", metavar="NAME", default=None, help="PennyLane device name")
-    s.add_argument("--seed", type=_nonnegative_int, default=None, help="seed (default: random)")
+    s.add_argument("--seed", type=nonnegative_int, default=None, help="seed (default: random)")
     s.add_argument("--out", "-o", metavar="FILE", default=None, help="write to FILE (.npy or CSV)")
     s.set_defaults(func=cmd_sample)
 
@@ -269,10 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_data)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--out", "-o", required=True, metavar="FILE", help="file (.npy or CSV)")
-    common.add_argument("--n-samples", type=_positive_int, default=1000, help="number of rows")
-    common.add_argument(
-        "--seed", type=_nonnegative_int, default=None, help="seed (default: random)"
-    )
+    common.add_argument("--n-samples", type=positive_int, default=1000, help="number of rows")
+    common.add_argument("--seed", type=nonnegative_int, default=None, help="seed (default: random)")
     common.add_argument(
         "--test-out",
         metavar="FILE",
@@ -301,9 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common, ising_cache],
         formatter_class=fmt,
     )
-    lat.add_argument("--rows", type=_positive_int, default=4, help="lattice rows")
-    lat.add_argument("--cols", type=_positive_int, default=4, help="lattice columns")
-    lat.add_argument("--temperature", type=_positive_float, default=3.0, help="T > 0")
+    lat.add_argument("--rows", type=positive_int, default=4, help="lattice rows")
+    lat.add_argument("--cols", type=positive_int, default=4, help="lattice columns")
+    lat.add_argument("--temperature", type=positive_float, default=3.0, help="T > 0")
     lat.add_argument("--open", action="store_true", help="open instead of periodic boundaries")
     lat.add_argument("--couplings", choices=("random", "ferro"), default="random")
     lat.set_defaults(dataset="lattice_ising")
@@ -314,8 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Noisy copies of random peak bitstrings.",
         **kw,
     )
-    bl.add_argument("--n-bits", type=_positive_int, default=16, help="bits per row")
-    bl.add_argument("--n-blobs", type=_positive_int, default=8, help="number of peaks")
+    bl.add_argument("--n-bits", type=positive_int, default=16, help="bits per row")
+    bl.add_argument("--n-blobs", type=positive_int, default=8, help="number of peaks")
     bl.add_argument(
         "--flip-prob", type=_probability, default=0.05, help="probability of flipping each bit"
     )
@@ -340,9 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common, ising_cache],
         formatter_class=fmt,
     )
-    sf.add_argument("--n-nodes", type=_positive_int, default=None, help="nodes (default 1000)")
-    sf.add_argument("--m", type=_positive_int, default=None, help="edges per new node (2)")
-    sf.add_argument("--temperature", type=_positive_float, default=1.0, help="T > 0")
+    sf.add_argument("--n-nodes", type=positive_int, default=None, help="nodes (default 1000)")
+    sf.add_argument("--m", type=positive_int, default=None, help="edges per new node (3)")
+    sf.add_argument("--temperature", type=positive_float, default=1.7, help="T > 0 (1.7)")
     sf.add_argument(
         "--sampler",
         choices=("paper", "tempering"),
@@ -359,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
         **kw,
     )
     dg.add_argument(
-        "--threshold", type=_positive_float, default=8.0, help="intensity (0-16) for a 1"
+        "--threshold", type=positive_float, default=8.0, help="intensity (0-16) for a 1"
     )
     dg.set_defaults(dataset="digits")
     return p
