@@ -151,7 +151,8 @@ def state(circuit: IqpCircuit, params: Any) -> jax.Array:
     Example:
         >>> import numpy as np, iqpgen
         >>> c = iqpgen.IqpCircuit(1, [[[0]]])
-        >>> np.round(np.asarray(iqpgen.exact.state(c, np.array([np.pi / 4]))), 4)  # e^{-iθX}|0⟩
+        >>> psi = iqpgen.exact.state(c, np.array([np.pi / 4]))  # e^{-iθX}|0⟩
+        >>> np.round(np.asarray(psi), 4) + 0  # + 0: no signed zeros
         array([0.7071+0.j    , 0.    -0.7071j], dtype=complex64)
     """
     return _state_jit(*_checked(circuit, params))

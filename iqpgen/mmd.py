@@ -548,3 +548,29 @@ def exact(
         unbiased=bool(unbiased),
         readout_error=None if readout is None else jnp.asarray(readout, jnp.float32),
     )
+
+
+#: Names that moved to :mod:`iqpgen.kernel` in 0.1.0; importable from here, with a
+#: ``DeprecationWarning``, until 0.2.0.
+_MOVED_TO_KERNEL = (
+    "sigma_heuristic",
+    "median_heuristic",
+    "between_samples",
+    "between_samples_each",
+    "uniform_mmd",
+)
+
+
+def __getattr__(name: str):
+    if name in _MOVED_TO_KERNEL:
+        import warnings
+
+        from . import kernel
+
+        warnings.warn(
+            f"iqpgen.mmd.{name} moved to iqpgen.kernel.{name}; the old name goes in 0.2.0.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(kernel, name)
+    raise AttributeError(f"module 'iqpgen.mmd' has no attribute {name!r}")

@@ -320,19 +320,20 @@ def test_sample_ising_rejects_bad_input(kwargs, error, match):
 
 def test_scale_free_model_and_samples():
     key = jax.random.key(0)
-    edges, weights, h = ds.scale_free_model(key=key, n_nodes=60, m=2)
+    edges, weights, h = ds.scale_free_model(key=key, n_nodes=60, m=2, coupling_seed=None)
     assert edges.shape == ((60 - 2) * 2, 2) and np.all(edges[:, 0] < edges[:, 1])
     assert np.all((weights > 0) & (weights < 1))
     graph = nx.Graph(edges.tolist())
     degree = np.array([graph.degree(i) for i in range(60)])
     np.testing.assert_allclose(h, -0.01 * degree)
-    x = ds.scale_free(100, key=key, n_nodes=60, sampler="tempering", cache=False)
+    script = dict(m=2, temperature=1.0, coupling_seed=None)  # the paper's script's settings
+    x = ds.scale_free(100, key=key, n_nodes=60, sampler="tempering", cache=False, **script)
     assert x.shape == (100, 60) and x.dtype == np.uint8 and set(np.unique(x)) <= {0, 1}
     # The fields favour spin -1. On 60 nodes the all-up state still has a weight of about
     # e^(-2 Σ|h| / T) ≈ 1%; tempering chains follow the field.
     assert x.mean() < 0.2 and (x.mean(axis=1) > 0.5).mean() < 0.05
     np.testing.assert_array_equal(
-        x, ds.scale_free(100, key=key, n_nodes=60, sampler="tempering", cache=False)
+        x, ds.scale_free(100, key=key, n_nodes=60, sampler="tempering", cache=False, **script)
     )
     # A graph of your own; columns follow graph.nodes.
     star = nx.star_graph(["hub", "a", "b", "c"])
@@ -396,7 +397,8 @@ def test_scale_free_paper_sampler_keeps_its_frozen_chains():
     # shuffled. Chains that froze into the all-up state stay there, so the rows are a mixture
     # of two modes, far from converged.
     key = jax.random.key(1)
-    x = ds.scale_free(80, key=key, n_nodes=200, cache=False)
+    script = dict(m=2, temperature=1.0, coupling_seed=None)  # the paper's script's settings
+    x = ds.scale_free(80, key=key, n_nodes=200, cache=False, **script)
     assert ising.SCALE_FREE_PAPER_MCMC == {
         "method": "metropolis", "n_chains": 8, "burn_in": 10_000, "thinning": 200
     }  # fmt: skip
@@ -404,7 +406,7 @@ def test_scale_free_paper_sampler_keeps_its_frozen_chains():
     assert np.all((ones < 0.3) | (ones > 0.7))  # every row is in one of the two modes
     assert 0 < (ones > 0.5).mean() < 0.6
     # The same rows in chain order, before the shuffle, have a huge split-R̂.
-    edges, weights, h = ds.scale_free_model(key=key, n_nodes=200)
+    edges, weights, h = ds.scale_free_model(key=key, n_nodes=200, m=2, coupling_seed=None)
     k_sample, k_shuffle = jax.random.split(jax.random.split(key, 3)[2])
     chains = np.empty_like(x)
     chains[np.asarray(jax.random.permutation(k_shuffle, 80))] = x
@@ -413,12 +415,28 @@ def test_scale_free_paper_sampler_keeps_its_frozen_chains():
     # The mixture of modes is what lowers the MMD² of uniform bits to the data at the smallest
     # bandwidth (at 1,000 nodes, to within 25% of the paper's "Random" row; at equilibrium
     # it is 2-3 times that).
-    tempered = ds.scale_free(80, key=key, n_nodes=200, sampler="tempering", cache=False)
+    tempered = ds.scale_free(80, key=key, n_nodes=200, sampler="tempering", cache=False, **script)
     sigma = iqpgen.kernel.sigma_heuristic(tempered)[-1]
     uniform = np.random.default_rng(0).integers(0, 2, (80, 200))
     fp_paper = iqpgen.kernel.between_samples_each(uniform, x, [sigma])[0]
     fp_tempered = iqpgen.kernel.between_samples_each(uniform, tempered, [sigma])[0]
     assert fp_paper < 0.95 * fp_tempered, (fp_paper, fp_tempered)
+
+
+def test_scale_free_defaults_are_the_paper_matched_stand_in():
+    """m = 3, the paper's RandomState(666) couplings and T = 1.7 unless told otherwise."""
+    key = jax.random.key(0)
+    edges, weights, _ = ds.scale_free_model(key=key, n_nodes=50)
+    assert len(edges) == (50 - 3) * 3
+    np.testing.assert_array_equal(
+        weights, np.random.RandomState(666).rand(50, 50)[edges[:, 0], edges[:, 1]]
+    )
+    explicit = dict(m=3, temperature=1.7, coupling_seed=666, sampler="tempering", cache=False)
+    default = ds.scale_free(20, key=key, n_nodes=50, sampler="tempering", cache=False)
+    np.testing.assert_array_equal(default, ds.scale_free(20, key=key, n_nodes=50, **explicit))
+    cold = ds.scale_free(20, key=key, n_nodes=50, **{**explicit, "temperature": 1.0})
+    drawn = ds.scale_free_model(key=key, n_nodes=50, coupling_seed=None)[1]
+    assert not np.array_equal(cold, default) and not np.array_equal(drawn, weights)
 
 
 @pytest.mark.parametrize(
@@ -452,15 +470,17 @@ def test_dwave_like_energy_window_and_balance():
     np.testing.assert_array_equal(weights, ds.dwave_like_couplings()[1])  # a fixed instance
     degree = np.bincount(edges.ravel(), minlength=484).reshape(22, 22)
     assert degree[0, 0] == 3 and degree[0, 5] == 5 and degree[5, 5] == 8
-    x = ds.dwave_like(800, key=jax.random.key(0), cache=False)
-    assert x.shape == (800, 484) and x.dtype == np.uint8
+    # 400 rows: keys 0, 1, 2 gave mean energies -1.0829 / -1.0840 / -1.0830 (standard error
+    # 0.0006), |ones - 0.5| <= 0.0013 and fingerprints 1.02-1.10: the bounds are 10σ and more.
+    x = ds.dwave_like(400, key=jax.random.key(0), cache=False)
+    assert x.shape == (400, 484) and x.dtype == np.uint8
     energy = ds.ising_energy(x, (edges, weights), np.zeros(484)) / 484
     assert -1.09 <= energy.mean() <= -1.078, energy.mean()  # -1.084 on 4,000 rows
     assert abs(x.mean() - 0.5) < 0.02
     # The fingerprint: MMD² of uniform bits to the data within 25% of the paper's "Random"
     # row at its three plotted bandwidths (1.12 / 1.14 / 1.10 times it on 4,000 rows).
     sig = [3.928, 6.058, 7.762]
-    uniform = np.random.default_rng(0).integers(0, 2, (800, 484))
+    uniform = np.random.default_rng(0).integers(0, 2, (400, 484))
     fp = iqpgen.kernel.between_samples_each(uniform, x, sig) / np.array([1.06e-2, 4.27e-2, 4.86e-2])
     assert np.all((0.75 < fp) & (fp < 1.25)), fp
     np.testing.assert_allclose(iqpgen.kernel.sigma_heuristic(x), [7.762, 6.151, 3.928], rtol=0.1)

@@ -337,3 +337,12 @@ def test_init_from_moments_recovers_an_iqp_circuit():
         iqpgen.init.from_moments(c, X, threshold=float("nan"))
     with pytest.raises(TypeError, match="shrink must be a number, got '0.5'"):
         iqpgen.init.from_moments(c, X, shrink="0.5")
+
+
+def test_moved_names_keep_a_deprecated_alias():
+    X = np.random.default_rng(0).integers(0, 2, (50, 8))
+    with pytest.warns(DeprecationWarning, match="moved to iqpgen.kernel.sigma_heuristic"):
+        old = iqpgen.mmd.sigma_heuristic
+    assert old(X) == iqpgen.kernel.sigma_heuristic(X)
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        iqpgen.mmd.nothing_here  # noqa: B018
