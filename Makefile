@@ -10,7 +10,7 @@ lint:
 	$(PYTHON) -m ruff format --no-cache --check iqpgen tests examples benchmarks
 
 test: install lint
-	$(PYTHON) -m pytest -q tests --doctest-modules iqpgen
+	$(PYTHON) -m pytest -q -n 2 --dist loadfile -p no:benchmark tests --doctest-modules iqpgen
 
 demo: install
 	$(PYTHON) examples/demo.py --out runs/demo
