@@ -154,7 +154,9 @@ EXPERIMENTS: dict[str, Experiment] = {
             "DeepEBM": (7.19e-4, 6.18e-2, 6.57e-2),
             "uniform": (7.32e-4, 1.07e-1, 1.59e-1),
         },
-        note="the paper's DeepEBM row here is its graph EBM (DeepGraphEBM); ours is an MLP",
+        note="the paper's DeepEBM row here is its DeepGraphEBM, whose selected n_layers = 1 "
+        "has no hidden layer: an energy linear in x, i.e. independent bits trained by "
+        "contrastive divergence; compare it with our independent row (ours is an MLP)",
         # The paper's graph file has m = 3 (2,991 edges; its script says m = 2), and on that
         # graph the paper's sampler at T = 1.7 with 2 of 8 chains frozen gives its published
         # "Random" row and σ list. A generated m = 3 graph (data seed 2, 2 chains frozen) with

@@ -1,8 +1,6 @@
-# ruff: noqa: E402  (imports after the XLA and cache settings below)
+# ruff: noqa: E402  (imports after the XLA setting below)
 import itertools
 import os
-import shutil
-import tempfile
 
 # The suite compiles hundreds of small XLA programs and runs most of them a few times: at
 # optimisation level 1 they compile faster than at the default level and run nearly as fast
@@ -13,14 +11,6 @@ if "--xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = " ".join(
         filter(None, [os.environ.get("XLA_FLAGS"), "--xla_backend_optimization_level=1"])
     )
-
-# One compilation cache for the run, shared by the xdist workers and the subprocesses (examples,
-# docs pages): a program compiled once is read back elsewhere instead of compiled again.
-_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
-os.environ.setdefault(
-    "JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"iqpgen-test-xla-{_RUN}")
-)
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
 
 import jax
 import numpy as np
@@ -75,10 +65,3 @@ def statevector_probs(circuit, params) -> np.ndarray:
         psi0[0] = 1.0
     psi = h @ (np.exp(-1j * phase) * (h @ psi0))
     return np.abs(psi) ** 2
-
-
-def pytest_sessionfinish(session):
-    """The run's compilation cache goes with the run (removed by the controller, or by the only
-    process without xdist)."""
-    if not hasattr(session.config, "workerinput"):
-        shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
