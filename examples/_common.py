@@ -164,6 +164,9 @@ def train_models(
     iqp_kw = dict(iqp_options)
     given = args.quick or args.steps is not None
     iqp_kw["max_steps"] = cfg["steps"] if given else iqp_kw.get("max_steps")
+    if args.quick and X_train.shape[1] > 16:
+        # Small Monte Carlo estimates for the large circuits (16 bits train on the exact loss).
+        iqp_kw.update(n_ops=cfg["eval_ops"], n_samples=cfg["eval_samples"])
     if args.lr is not None:
         iqp_kw["learning_rate"] = args.lr
     iqp_kw = {k: v for k, v in iqp_kw.items() if v is not None}
@@ -176,6 +179,8 @@ def train_models(
     ).fit(X_train)
     bf_kw = dict(bitflip_options)
     bf_kw["max_steps"] = cfg["steps"] if given else bf_kw.get("max_steps")
+    if args.quick:
+        bf_kw["n_ops"] = cfg["eval_ops"]
     with timer.phase("train bitflip"):
         bitflip = BitflipModel(sigma=list(sigmas), random_state=seed, verbose=False, **bf_kw)
         bitflip.fit(X_train)
