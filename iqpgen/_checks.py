@@ -165,7 +165,7 @@ def feature_names(x: Any) -> np.ndarray | None:
     cols = getattr(x, "columns", None)
     if cols is None or _is_sparse(x):
         return None
-    names = [c for c in cols]
+    names = list(cols)
     if not names or not all(isinstance(c, str) for c in names):
         return None
     return np.asarray(names, dtype=object)
