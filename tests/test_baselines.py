@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from sklearn.base import clone
 
@@ -424,6 +425,17 @@ def test_deep_ebm_reuses_its_compiled_step():
         (lambda: DeepEBM(l2=-1.0), lambda m: m.fit([[0, 1], [1, 0]]), ValueError,
          "l2 must be"),
         (DeepEBM, lambda m: m.fit([[0, 2], [1, 1]]), ValueError, "only 0 and 1"),
+        # Options that another makes unused are refused, not ignored.
+        (lambda: RBM(validation_fraction=0.0, patience=3), lambda m: m.fit([[0, 1], [1, 0]]),
+         ValueError, "patience=3 is not used: .*validation_fraction=0"),
+        (lambda: RBM(sampler="exact", burn_in=50), lambda m: m.fit([[0, 1], [1, 0]]),
+         ValueError, "burn_in=50 is not used: .*sampler='exact'"),
+        (lambda: DeepEBM(sampler="exact", n_temperatures=4), lambda m: m.fit([[0, 1], [1, 0]]),
+         ValueError, "n_temperatures=4 is not used"),
+        (lambda: BitflipModel(gates=[[[0]]], max_weight=3), lambda m: m.fit([[0, 1], [1, 0]]),
+         ValueError, "max_weight=3 is not used: gates="),
+        (lambda: BitflipModel(optimizer=optax.sgd(0.1), learning_rate=0.5),
+         lambda m: m.fit([[0, 1], [1, 0]]), ValueError, "learning_rate=0.5 is not used"),
     ],
 )  # fmt: skip
 def test_bad_input(make, call, err, match):

@@ -48,6 +48,16 @@ class EnergyBaseline(MmdBaseline):
         )
         if self.patience is not None:
             _checks.check_int("patience", self.patience, minimum=1)
+        if float(self.validation_fraction) == 0:
+            _checks.refuse_unused(
+                self, ("patience",), "it stops on held-out rows, and validation_fraction=0 has none"
+            )
+        if self.sampler == "exact":
+            _checks.refuse_unused(
+                self,
+                ("burn_in", "thinning", "global_flip", "n_temperatures", "max_sweeps"),
+                "it sets the sampling chains, and sampler='exact' enumerates every row",
+            )
 
     def _training_rows(self, X: np.ndarray, key: jax.Array) -> tuple[np.ndarray, np.ndarray]:
         """Resolve the symmetry (``symmetry_``) and split ``X`` into training and held-out rows;
