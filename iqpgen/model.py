@@ -20,7 +20,7 @@ from .estimator import (
     check_variance_reduction,
     expval,
 )
-from .noise import check_readout_error
+from .noise import readout_array
 from .objective import (
     ESTIMATORS,
     adam,
@@ -293,8 +293,7 @@ class IqpModel(DensityMixin, BaseEstimator):
 
     def _readout(self, n: int) -> jax.Array | None:
         """``readout_error`` as float32 flip probabilities ``(n,)``, or None."""
-        p = check_readout_error(self.readout_error, n)
-        return None if p is None else jnp.asarray(p, jnp.float32)
+        return readout_array(self.readout_error, n)
 
     def _resolve_estimator(self, circuit: IqpCircuit, n_sigmas: int) -> str:
         if self.estimator == "exact":

@@ -28,6 +28,7 @@ from . import _checks
 
 __all__ = [
     "check_readout_error",
+    "readout_array",
     "readout_factors",
     "factor_table",
     "apply_to_probs",
@@ -73,6 +74,13 @@ def check_readout_error(readout_error: Any, n_qubits: int) -> np.ndarray | None:
             f"no information), got {p[i]!r} for qubit {i}."
         )
     return p
+
+
+def readout_array(readout_error: Any, n_qubits: int) -> jax.Array | None:
+    """:func:`check_readout_error` as float32 flip probabilities ``(n_qubits,)`` for the
+    estimators' ``readout_error`` arguments, or None."""
+    p = check_readout_error(readout_error, n_qubits)
+    return None if p is None else jnp.asarray(p, jnp.float32)
 
 
 def readout_factors(readout_error: jax.Array, supports: jax.Array) -> jax.Array:

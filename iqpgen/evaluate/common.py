@@ -6,18 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks, baselines
 from ..baselines.common import MmdBaseline
 from ..model import IqpModel
-from ..noise import check_readout_error
 
 __all__ = [
     "model_kind",
     "n_features",
-    "readout_of",
     "seed_of",
     "draw_samples",
     "sample_groups",
@@ -46,12 +43,6 @@ def model_kind(model: Any) -> str:
         f"model must be an IqpModel, an iqpgen baseline, an object with a sample(n_samples, "
         f"random_state=...) method or a 0/1 matrix of samples, got {type(model).__name__}."
     )
-
-
-def readout_of(model: Any) -> jax.Array | None:
-    """An IQP model's readout error as float32 flip probabilities ``(n,)``, or None."""
-    p = check_readout_error(model.readout_error, model.n_features_in_)
-    return None if p is None else jnp.asarray(p, jnp.float32)
 
 
 def n_features(model: Any) -> int | None:

@@ -12,7 +12,8 @@ import numpy as np
 from .. import _checks, kernel, mmd
 from ..baselines.common import per_sigma_jit, sample_terms
 from ..estimator import Estimate
-from .common import model_kind, n_features, readout_of, sample_groups
+from ..noise import readout_array
+from .common import model_kind, n_features, sample_groups
 
 __all__ = ["mmd_vs_sigma"]
 
@@ -83,7 +84,7 @@ def mmd_vs_sigma(
     rows = []
     if kind == "iqp":
         kw = dict(sigmas=sig, n_ops=n_ops, n_samples=n_samples, return_terms=True)
-        readout = readout_of(model)
+        readout = readout_array(model.readout_error, model.n_features_in_)
         for r in range(n_repeats):
             k = jax.random.fold_in(key, r)
             _, per = mmd.loss_jit(

@@ -25,7 +25,8 @@ import numpy as np
 
 from .. import _checks, kernel, mmd
 from ..estimator import Estimate
-from .common import model_kind, n_features, readout_of, sample_groups
+from ..noise import readout_array
+from .common import model_kind, n_features, sample_groups
 
 __all__ = ["paper_bandwidths", "paper_mmd", "random_rows", "PAPER_N_CHUNKS"]
 
@@ -55,7 +56,7 @@ def random_rows(n_rows: int, n_bits: int, *, key: jax.Array) -> np.ndarray:
 
 
 def _iqp_chunk(model, chunk: np.ndarray, sig: tuple[float, ...], key, n_ops, n_samples):
-    readout = readout_of(model)
+    readout = readout_array(model.readout_error, model.n_features_in_)
     if getattr(model, "estimator_", None) == "exact":
         table = mmd.data_table(chunk)
         return [
