@@ -51,6 +51,7 @@ API_MODULES = [
     "iqpgen.exact",
     "iqpgen.bitflip",
     "iqpgen.kernel",
+    "iqpgen.operators",
     "iqpgen.mmd",
     "iqpgen.noise",
     "iqpgen.symmetry",

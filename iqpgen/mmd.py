@@ -14,18 +14,11 @@ with :math:`\langle Z_a\rangle_p` the data mean of :math:`(-1)^{a\cdot x}`. The 
 ``n_ops`` operators and ``n_samples`` circuit samples ``z``; both squares use U-statistics, so
 the estimate is unbiased (and can be slightly negative).
 
-**Stratified operators.** The operator weight ``|a|`` is Binomial(n, p_σ). Operator ``o`` of
-``n_ops`` draws its weight from the ``o``-th of ``n_ops`` equal-probability strata of that
-distribution and then a uniformly random support of that weight. Each stratum has probability
-``1/n_ops``, so the average stays unbiased, its variance is lower than with independent
-draws, and — the point — the weights are known per stratum before sampling, so operators are
-bucketed by weight into arrays of fixed width and almost no work is spent on padding. The top
-stratum is capped at a weight whose tail probability is below 1e-12 (the bias is below that).
+The operators are stratified by weight and bucketed by width (:mod:`iqpgen.operators`).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -40,35 +33,32 @@ from .estimator import check_variance_reduction, draw_signs, moments_from_signs
 from .exact import all_bitstrings, check_size, expval_table_of
 from .kernel import as_sigmas, hamming_distances
 from .noise import check_readout_error, factor_table, readout_factors
+
+# operator_plan and sample_supports (now in iqpgen.operators) stay importable from here.
+from .operators import (  # noqa: F401
+    by_sigma,
+    draw_operators,
+    expand,
+    op_probability,
+    operator_plan,
+    sample_supports,
+)
 from .walsh import support_masks, walsh_hadamard
 
 __all__ = [
     "mmd_loss",
     "exact",
     "exact_between_distributions",
-    "op_probability",
     "PackedData",
     "pack_data",
     "DataTable",
     "data_table",
     "exact_from_table",
     "op_weight_table",
-    "operator_plan",
-    "sample_supports",
     "data_sums",
     "loss_jit",
     "exact_jit",
 ]
-
-_TAIL = 1e-12
-_MAX_BUCKETS = 4
-# Fixed cost of a bucket, in units of (operators x width^2) of padded work.
-_BUCKET_OVERHEAD = 40_000
-
-
-def op_probability(sigma: float) -> float:
-    """Probability ``p_σ = (1 − e^{−1/(2σ²)})/2`` that an operator acts on a given qubit."""
-    return (1.0 - math.exp(-1.0 / (2.0 * sigma * sigma))) / 2.0
 
 
 # --------------------------------------------------------------------------- data
@@ -109,96 +99,6 @@ def data_sums(data: PackedData, supp: jax.Array) -> jax.Array:
 
 
 # ----------------------------------------------------------------- operator plan
-@functools.lru_cache(maxsize=256)
-def _binomial_cdf(n: int, p: float) -> np.ndarray:
-    k = np.arange(n + 1)
-    lg = np.array([math.lgamma(i + 1) for i in range(n + 1)])
-    logpmf = lg[n] - lg - lg[::-1] + k * math.log(p) + (n - k) * math.log1p(-p)
-    pmf = np.exp(logpmf - logpmf.max())
-    return np.minimum(np.cumsum(pmf) / pmf.sum(), 1.0)
-
-
-@functools.lru_cache(maxsize=256)
-def operator_plan(n_wires: int, sigma: float, n_ops: int) -> tuple[tuple[int, int, int], ...]:
-    """The stratified operators of one bandwidth: buckets ``(first stratum, n strata, width)``
-    of the ``n_ops`` strata (see the module docstring) sharing a padded width, for operators on
-    ``n_wires`` qubits. Strata whose weight is always 0 are left out (they contribute exactly
-    0 to MMD²). Cached; :func:`sample_supports` draws each bucket's operators.
-
-    Example:
-        >>> import iqpgen
-        >>> plan = iqpgen.mmd.operator_plan(16, 1.0, 1000)
-        >>> sum(count for _, count, _ in plan) <= 1000
-        True
-    """
-    cdf = _binomial_cdf(n_wires, op_probability(sigma))
-    cap = int(np.searchsorted(cdf, 1.0 - _TAIL)) if cdf[-1] > 1.0 - _TAIL else n_wires
-    cap = max(min(cap, n_wires), 1)
-    upper = np.arange(1, n_ops + 1) / n_ops
-    widths = np.minimum(np.searchsorted(cdf, upper - 1e-15), cap)
-    widths[-1] = cap
-    groups: list[list[int]] = []  # [start, count, width]
-    for o, w in enumerate(widths.tolist()):
-        if w == 0:
-            continue
-        if groups and groups[-1][2] == w:
-            groups[-1][1] += 1
-        else:
-            groups.append([o, 1, w])
-    while len(groups) > 1:
-        # Merge the adjacent pair whose merge adds the least padded work, as long as that
-        # work is below the fixed cost of one more bucket (or there are too many buckets).
-        costs = [
-            groups[i][1] * (groups[i + 1][2] ** 2 - groups[i][2] ** 2)
-            for i in range(len(groups) - 1)
-        ]
-        i = int(np.argmin(costs))
-        if len(groups) <= _MAX_BUCKETS and costs[i] > _BUCKET_OVERHEAD:
-            break
-        a, b = groups[i], groups.pop(i + 1)
-        a[1] += b[1]
-        a[2] = b[2]
-    return tuple((s, c, w) for s, c, w in groups)
-
-
-def sample_supports(
-    key: jax.Array,
-    wires: jax.Array,
-    p: float,
-    n_ops: int,
-    start: int,
-    count: int,
-    width: int,
-    n: int,
-) -> jax.Array:
-    """Operators of strata ``start..start+count`` of :func:`operator_plan`, as supports on
-    ``wires`` padded to ``width`` with ``n`` (int32 ``(count, width)``): each stratum's weight
-    by the inverse binomial CDF at a uniform point inside it (``p`` = :func:`op_probability`),
-    then a uniformly random subset of that size."""
-    k_u, k_pick = jax.random.split(key)
-    n_w = wires.shape[0]
-    # Weight of each stratum: inverse CDF at a uniform point inside the stratum.
-    u = (start + jnp.arange(count) + jax.random.uniform(k_u, (count,))) / n_ops
-    cdf = jnp.asarray(_binomial_cdf(n_w, p), jnp.float32)
-    weight = jnp.minimum(jnp.searchsorted(cdf, u), width).astype(jnp.int32)
-    # A uniformly random subset of that size by Floyd's algorithm: step i < weight draws t
-    # uniform in [0, j] with j = n_w - weight + i and keeps t, or j if t is already taken.
-    # Work and random numbers scale with the width, not with n.
-    top = n_w - weight[None, :] + jnp.arange(1, width + 1, dtype=jnp.int32)[:, None]  # j + 1
-    draws = jax.random.randint(k_pick, (width, count), 0, top, jnp.int32)
-
-    def step(chosen, x):
-        i, t = x
-        j = n_w - weight + i
-        pick = jnp.where(jnp.any(chosen == t[:, None], axis=1), j, t)
-        return chosen.at[:, i].set(jnp.where(i < weight, pick, n_w).astype(jnp.int32)), None
-
-    chosen = jnp.full((count, width), n_w, jnp.int32)  # n_w: padding, never drawn
-    chosen, _ = jax.lax.scan(step, chosen, (jnp.arange(width, dtype=jnp.int32), draws))
-    wires_p = jnp.concatenate([wires, jnp.full((1,), n, wires.dtype)])
-    return wires_p[chosen].astype(jnp.int32)
-
-
 # ------------------------------------------------------------------------- loss
 def _wires_array(n: int, wires: Any) -> tuple[int, ...]:
     if wires is None:
@@ -246,20 +146,13 @@ def loss_from_packed(
     """
     n = circuit.n_qubits
     wires_t = tuple(range(n)) if wires is None else wires
-    wires_arr = jnp.asarray(wires_t, jnp.int32)
     k_z, k_ops = jax.random.split(key)
-    # Operators of every bandwidth and weight bucket, evaluated on one set of samples.
-    supps, owners = [], []
-    for si, sigma in enumerate(sigmas):
-        p = op_probability(sigma)
-        for bi, (start, count, width) in enumerate(operator_plan(len(wires_t), sigma, n_ops)):
-            kb = jax.random.fold_in(jax.random.fold_in(k_ops, si), bi)
-            supps.append(sample_supports(kb, wires_arr, p, n_ops, start, count, width, n))
-            owners += [si] * count
-    if not supps:  # every operator has weight 0: both distributions agree on all of them
+    ops = draw_operators(k_ops, jnp.asarray(wires_t, jnp.int32), sigmas, n_ops, n)
+    if not ops.supports:  # every operator has weight 0: both distributions agree on all
         zero = jnp.zeros((), params.dtype)
-        return (zero, []) if return_terms else zero
+        return (zero, [jnp.zeros((0,), params.dtype)] * len(sigmas)) if return_terms else zero
     st = draw_signs(k_z, n_samples, n, circuit.spin_sym, params.dtype)
+    supps = list(ops.supports)
     if mesh is None:
         s1, s2 = moments_from_signs(
             circuit,
@@ -276,18 +169,19 @@ def loss_from_packed(
         from .parallel import sharded_moments
 
         s1, s2 = sharded_moments(circuit, params, st, supps, mesh=mesh, chunk_size=chunk_size)
-    if readout_error is not None:  # scale each sample's value: s1 by c, s2 by c²
-        c = jnp.concatenate([readout_factors(readout_error, s) for s in supps])
-        c = c.astype(s1.dtype)
-        s1, s2 = c * s1, c * c * s2
-    F = jnp.concatenate([data_sums(data, s) for s in supps]).astype(params.dtype)
     m = data.n_rows.astype(params.dtype)
     N = float(n_samples)
-    model_sq = (s1 * s1 - s2) / (N * (N - 1.0))
-    data_sq = (F * F - m) / (m * (m - 1.0))
-    terms = model_sq - 2.0 * (s1 / N) * (F / m) + data_sq
-    owners_arr = np.asarray(owners)
-    per_sigma = [terms[np.flatnonzero(owners_arr == si)] for si in range(len(sigmas))]
+    per_sigma = []
+    S = len(sigmas)
+    parts = zip(by_sigma(s1, ops, S), by_sigma(s2, ops, S), expand(ops, S, n), strict=True)
+    for s_1, s_2, supp in parts:
+        if readout_error is not None:  # scale each sample's value: s1 by c, s2 by c²
+            c = readout_factors(readout_error, supp).astype(s_1.dtype)
+            s_1, s_2 = c * s_1, c * c * s_2
+        F = data_sums(data, supp).astype(params.dtype)
+        model_sq = (s_1 * s_1 - s_2) / (N * (N - 1.0))
+        data_sq = (F * F - m) / (m * (m - 1.0))
+        per_sigma.append(model_sq - 2.0 * (s_1 / N) * (F / m) + data_sq)
     # Strata of weight 0 are not evaluated; they count in the average with a zero term.
     loss = _weighted_mean([jnp.sum(t) / n_ops for t in per_sigma], sigma_weights)
     return (loss, per_sigma) if return_terms else loss

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 
-from .. import _checks, kernel, mmd
+from .. import _checks, kernel, mmd, operators
 
 __all__ = ["per_sigma", "per_sigma_jit", "exact_terms", "sample_terms", "rng_from", "MmdBaseline"]
 
@@ -36,34 +36,28 @@ def per_sigma(
     """Unbiased MMD² estimate per bandwidth, shape ``(len(sigmas),)``.
 
     ``terms_fn(state, supp)`` returns the model's ``(q̂_a, q̂_a²)`` for padded supports ``supp``.
-    Operators are drawn exactly as :func:`iqpgen.mmd.loss_from_packed` draws them; the buckets
-    of every bandwidth are then padded to one width and evaluated together (one small graph to
-    compile instead of one per bucket; the padding costs little next to the model term).
+    Operators are drawn exactly as :func:`iqpgen.mmd.loss_from_packed` draws them
+    (:func:`iqpgen.operators.draw_operators`); every bandwidth's are then padded to one width
+    and evaluated together (one small graph to compile instead of one per bucket; the padding
+    costs little next to the model term).
     """
     _, k_ops = jax.random.split(key)
     wires = jnp.arange(n_wires, dtype=jnp.int32)
-    supps, owners = [], []
-    for si, sigma in enumerate(sigmas):
-        p = mmd.op_probability(sigma)
-        for bi, (start, count, width) in enumerate(mmd.operator_plan(n_wires, sigma, n_ops)):
-            kb = jax.random.fold_in(jax.random.fold_in(k_ops, si), bi)
-            supps.append(mmd.sample_supports(kb, wires, p, n_ops, start, count, width, n_wires))
-            owners += [si] * count
-    if not supps:  # every operator has weight 0: every model agrees with the data on them
+    ops = operators.draw_operators(k_ops, wires, sigmas, n_ops, n_wires)
+    each = operators.expand(ops, len(sigmas), n_wires)
+    if not ops.supports:  # every operator has weight 0: every model agrees with the data on them
         return jnp.zeros((len(sigmas),), jnp.float32)
-    width = max(s.shape[1] for s in supps)
+    width = max(s.shape[1] for s in each)
     supp = jnp.concatenate(
-        [jnp.pad(s, ((0, 0), (0, width - s.shape[1])), constant_values=n_wires) for s in supps]
+        [jnp.pad(s, ((0, 0), (0, width - s.shape[1])), constant_values=n_wires) for s in each]
     )
     q_mean, q_sq = terms_fn(state, supp)
     F = mmd.data_sums(data, supp).astype(q_mean.dtype)
     m = data.n_rows.astype(q_mean.dtype)
     terms = q_sq - 2.0 * q_mean * F / m + (F * F - m) / (m * (m - 1.0))
-    owner = np.asarray(owners)
+    ends = np.cumsum([s.shape[0] for s in each])[:-1].tolist()
     # Strata of weight 0 are not evaluated; they count in the average with a zero term.
-    return jnp.stack(
-        [jnp.sum(terms[np.flatnonzero(owner == si)]) / n_ops for si in range(len(sigmas))]
-    )
+    return jnp.stack([jnp.sum(t) / n_ops for t in jnp.split(terms, ends)])
 
 
 #: :func:`per_sigma` jit-compiled (``terms_fn`` and the sizes static).

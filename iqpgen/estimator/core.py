@@ -38,8 +38,8 @@ __all__ = [
 # Elements of the largest temporary (rows x samples) per sample chunk.
 _CHUNK_ELEMENTS = 1 << 25
 # Cost of gathering one support entry of the linear term, in multiply-adds of the dense
-# product it replaces.
-_GATHER_COST = 200
+# product it replaces (on CPU: 0.13 ns a gathered element beside 0.011 ns a multiply-add).
+_GATHER_COST = 12
 
 
 class Estimate(NamedTuple):
@@ -142,7 +142,13 @@ def moments_from_signs(
     # The linear term as a dense product costs n_ops * n per sample; gathering the supports'
     # rows costs about _GATHER_COST flops-equivalents per support entry per sample.
     gather = path == "pairwise" and n * n_ops > _GATHER_COST * width_sum
-    a_dense = None if gather or path == "table" else dense_ops(supps, n, st.dtype)
+    # The pairwise path works bucket by bucket (no concatenated (n_ops, N) temporaries, whose
+    # copies cost as much as the cosines); the others take every operator at once.
+    if path == "pairwise":
+        groups = [[s] for s in supps]
+    else:
+        groups = [supps]
+    a_dense = None if gather or path == "table" else [dense_ops(g, n, st.dtype) for g in groups]
     n_rows = max(n, width_sum, n_ops)
     chunk = chunk_size or auto_chunk(n_rows, n_samples)
     n_chunks = -(-n_samples // chunk)
@@ -160,28 +166,36 @@ def moments_from_signs(
         # E cos L = Π_{i∈A} cos h_i: the signs on A are independent and fair (for spin_sym
         # only while |A| < n; the full-support operator keeps the plain estimate).
         cos_h = jnp.concatenate([jnp.cos(h), jnp.ones((1,), h.dtype)])
-        mu = jnp.concatenate([jnp.prod(cos_h[s], axis=1) for s in supps])
-        full = jnp.concatenate([jnp.sum(s < n, axis=1) for s in supps]) == n
-        use_cv = (~full if circuit.spin_sym else jnp.ones_like(full)).astype(st.dtype) * control
+        weight = [jnp.concatenate([jnp.sum(s < n, axis=1) for s in g]) for g in groups]
+        mu = [jnp.concatenate([jnp.prod(cos_h[s], axis=1) for s in g]) for g in groups]
+        on = jnp.ones((), st.dtype) * control
+        use_cv = [(w != n).astype(st.dtype) * on if circuit.spin_sym else on for w in weight]
 
     def per_chunk(args):
         st_c, m_c = args
+        t_h = st_c * h[:, None] if control or antithetic else None
         if path == "pairwise":
-            phase = pairwise_phases(circuit, params, st_c, supps, a_dense, pw_terms)
+            phases = pairwise_phases(circuit, params, st_c, supps, a_dense, pw_terms)
         elif path == "table":
-            phase = table_phases(table, sample_indices(st_c), masks)
+            phases = [table_phases(table, sample_indices(st_c), masks)]
         else:
-            phase = generic_phases(circuit, params, st_c, a_dense)
-        if not (control or antithetic):
-            c = cos(phase)
-        else:
-            t_h = st_c * h[:, None]
-            single = support_sums(t_h, supps) if a_dense is None else a_dense @ t_h
-            cos_l = cos(single)
-            c = cos_l * cos(phase - single) if antithetic else cos(phase)
-            c = c - use_cv[:, None] * (cos_l - mu[:, None])
-        c = c * m_c
-        return jnp.sum(c, axis=1), jnp.sum(c * c, axis=1)
+            phases = [generic_phases(circuit, params, st_c, a_dense[0])]
+        s1, s2 = [], []
+        for g, phase in enumerate(phases):
+            if not (control or antithetic):
+                c = cos(phase)
+            else:
+                if a_dense is None:
+                    single = support_sums(t_h, groups[g])
+                else:
+                    single = a_dense[g] @ t_h
+                cos_l = cos(single)
+                c = cos_l * cos(phase - single) if antithetic else cos(phase)
+                c = c - jnp.reshape(use_cv[g], (-1, 1)) * (cos_l - mu[g][:, None])
+            c = c * m_c
+            s1.append(jnp.sum(c, axis=1))
+            s2.append(jnp.sum(c * c, axis=1))
+        return jnp.concatenate(s1), jnp.concatenate(s2)
 
     if n_chunks == 1:
         s1, s2 = per_chunk((st_p, mask))

@@ -265,9 +265,16 @@ def _pair_lookup(circuit: IqpCircuit, params: jax.Array, u: jax.Array, v: jax.Ar
 
 
 def support_sums(t: jax.Array, supps: list[jax.Array]) -> jax.Array:
-    """``Σ_{i∈A} t_i`` per operator, ``(n_ops, N)``, by gathering rows of ``t`` ``(n, N)``."""
+    """``Σ_{i∈A} t_i`` per operator, ``(n_ops, N)``, from rows of ``t`` ``(n, N)``: a loop over
+    the supports' width gathering one row per operator at a time (in cache; gathering every
+    entry at once is memory-bound and 8x slower on CPU)."""
     tp = jnp.concatenate([t, jnp.zeros((1, t.shape[1]), t.dtype)])
-    return jnp.concatenate([tp[s].sum(axis=1) for s in supps])
+    out = []
+    for supp in supps:
+        acc0 = jnp.zeros((supp.shape[0], t.shape[1]), t.dtype)
+        acc, _ = jax.lax.scan(lambda acc, col: (acc + tp[col], None), acc0, supp.T)
+        out.append(acc)
+    return jnp.concatenate(out)
 
 
 def pair_terms(circuit, params, supps):
@@ -291,14 +298,13 @@ def pair_terms(circuit, params, supps):
 
 
 def pairwise_phases(circuit, params, st, supps, a_dense, pair_terms):
-    """Phases ``(n_ops, N)``: ``A (s ∘ (h + J s)) − s_Aᵀ J_AA s_A`` (DESIGN §3)."""
+    """Phases ``(c_b, N)`` of each bucket: ``A (s ∘ (h + J s)) − s_Aᵀ J_AA s_A`` (DESIGN §3).
+    ``a_dense``: each bucket's 0/1 operator matrix, or None to gather the supports' rows."""
     J, h, blocks = pair_terms
     t = st * field(circuit, params, J, h, st)  # (n, N): s_i (h_i + (J s)_i)
-    if a_dense is None:
-        lin = support_sums(t, supps)
-    else:
-        lin = a_dense @ t  # one dense product for every operator
     s8 = jnp.concatenate([st.astype(jnp.int8), jnp.zeros((1, st.shape[1]), jnp.int8)])
-    # s_Aᵀ J_AA s_A per operator
-    quad = jnp.concatenate([_quadratic_form(j, s8, s) for j, s in zip(blocks, supps, strict=True)])
-    return lin - quad
+    out = []
+    for b, (j_aa, supp) in enumerate(zip(blocks, supps, strict=True)):
+        lin = support_sums(t, [supp]) if a_dense is None else a_dense[b] @ t
+        out.append(lin - _quadratic_form(j_aa, s8, supp))  # s_Aᵀ J_AA s_A per operator
+    return out
