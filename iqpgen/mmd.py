@@ -19,6 +19,7 @@ The operators are stratified by weight and bucketed by width (:mod:`iqpgen.opera
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -57,6 +58,8 @@ __all__ = [
     "op_weight_table",
     "data_sums",
     "loss_jit",
+    "stack_packed",
+    "per_sigma_map",
     "exact_jit",
 ]
 
@@ -212,6 +215,50 @@ loss_jit = jax.jit(
         "sigma_weights",
     ),
 )
+
+
+def stack_packed(datas: Sequence[PackedData]) -> PackedData:
+    """Packed data sets stacked along a new first axis, padded to one number of words (zero
+    words: rows that count nowhere, since each set keeps its own ``n_rows``)."""
+    words = max(d.bits.shape[1] for d in datas)
+    bits = [jnp.pad(d.bits, ((0, 0), (0, words - d.bits.shape[1]))) for d in datas]
+    return PackedData(jnp.stack(bits), jnp.stack([d.n_rows for d in datas]))
+
+
+@functools.partial(jax.jit, static_argnames=("sigmas", "n_ops", "n_samples"))
+def per_sigma_map(
+    circuit: IqpCircuit,
+    params: jax.Array,
+    data: PackedData,
+    keys: jax.Array,
+    *,
+    sigmas: tuple[float, ...],
+    n_ops: int,
+    n_samples: int,
+    readout_error: jax.Array | None = None,
+) -> jax.Array:
+    """MMD² estimates per bandwidth for each of several (data, key) pairs, ``(R, len(sigmas))``:
+    row ``r`` is :func:`loss_from_packed` of ``data[r]`` (a :func:`stack_packed` stack, or one
+    :class:`PackedData` for all rows) with ``keys[r]``, one bandwidth at a time. One program
+    for every row, run one row after another (memory of one row)."""
+    shared = data.bits.ndim == 2
+
+    def one(x):
+        d, k = (data, x) if shared else (PackedData(*x[0]), x[1])
+        _, per = loss_from_packed(
+            circuit,
+            params,
+            d,
+            k,
+            sigmas=sigmas,
+            n_ops=n_ops,
+            n_samples=n_samples,
+            return_terms=True,
+            readout_error=readout_error,
+        )
+        return jnp.stack([jnp.sum(t) / n_ops for t in per])
+
+    return jax.lax.map(one, keys if shared else ((data.bits, data.n_rows), keys))
 
 
 def mmd_loss(

@@ -28,6 +28,7 @@ import numpy as np
 __all__ = [
     "op_probability",
     "operator_plan",
+    "merge_buckets",
     "sample_supports",
     "Operators",
     "draw_operators",
@@ -82,20 +83,30 @@ def operator_plan(n_wires: int, sigma: float, n_ops: int) -> tuple[tuple[int, in
             groups[-1][1] += 1
         else:
             groups.append([o, 1, w])
-    while len(groups) > 1:
-        # Merge the adjacent pair whose merge adds the least padded work, as long as that
-        # work is below the fixed cost of one more bucket (or there are too many buckets).
-        costs = [
-            groups[i][1] * (groups[i + 1][2] ** 2 - groups[i][2] ** 2)
-            for i in range(len(groups) - 1)
-        ]
-        i = int(np.argmin(costs))
-        if len(groups) <= _MAX_BUCKETS and costs[i] > _BUCKET_OVERHEAD:
-            break
-        a, b = groups[i], groups.pop(i + 1)
-        a[1] += b[1]
-        a[2] = b[2]
+    merged = merge_buckets([(c, w) for _, c, w in groups])
+    groups = [[groups[m[0]][0], sum(groups[i][1] for i in m), groups[m[-1]][2]] for m in merged]
     return tuple((s, c, w) for s, c, w in groups)
+
+
+def merge_buckets(
+    buckets: list[tuple[int, int]], max_buckets: int = _MAX_BUCKETS
+) -> list[list[int]]:
+    """Groups of adjacent buckets ``(count, width)``, listed by increasing width, to pad to one
+    width: merges the adjacent pair whose merge adds the least padded work (operators x
+    width²) as long as that work is below the fixed cost of one more bucket, or while there
+    are more than ``max_buckets``. Returns the indices of each group's buckets."""
+    groups = [[i] for i in range(len(buckets))]
+    count = [c for c, _ in buckets]
+    width = [w for _, w in buckets]
+    while len(groups) > 1:
+        costs = [count[i] * (width[i + 1] ** 2 - width[i] ** 2) for i in range(len(groups) - 1)]
+        i = int(np.argmin(costs))
+        if len(groups) <= max_buckets and costs[i] > _BUCKET_OVERHEAD:
+            break
+        groups[i] += groups.pop(i + 1)
+        count[i] += count.pop(i + 1)
+        width[i] = width.pop(i + 1)
+    return groups
 
 
 def _weights(u: jax.Array, n_w: int, p: float, width: int) -> jax.Array:
@@ -104,14 +115,18 @@ def _weights(u: jax.Array, n_w: int, p: float, width: int) -> jax.Array:
     return jnp.minimum(jnp.searchsorted(cdf, u), width).astype(jnp.int32)
 
 
-def _floyd(key: jax.Array, weight: jax.Array, width: int, n_w: int) -> jax.Array:
-    """A uniformly random subset of ``range(n_w)`` of each size in ``weight``, padded to
-    ``width`` with ``n_w``: step i < weight draws t uniform in [0, j] with
-    j = n_w − weight + i and keeps t, or j if t is already taken (Floyd's algorithm; work and
-    random numbers scale with the width, not with n_w)."""
-    count = weight.shape[0]
+def _floyd_draws(key: jax.Array, weight: jax.Array, width: int, n_w: int) -> jax.Array:
+    """The random numbers of :func:`_floyd_pick`: step i draws t uniform in [0, j] with
+    j = n_w − weight + i, shape ``(width, count)``."""
     top = n_w - weight[None, :] + jnp.arange(1, width + 1, dtype=jnp.int32)[:, None]  # j + 1
-    draws = jax.random.randint(key, (width, count), 0, top, jnp.int32)
+    return jax.random.randint(key, (width, weight.shape[0]), 0, top, jnp.int32)
+
+
+def _floyd_pick(draws: jax.Array, weight: jax.Array, width: int, n_w: int) -> jax.Array:
+    """A uniformly random subset of ``range(n_w)`` of each size in ``weight``, padded to
+    ``width`` with ``n_w``, by Floyd's algorithm: step i < weight keeps its draw t, or j if t
+    is already taken (work and random numbers scale with the width, not with n_w). Steps
+    from ``weight`` on change nothing, whatever their draws."""
 
     def step(chosen, x):
         i, t = x
@@ -119,7 +134,7 @@ def _floyd(key: jax.Array, weight: jax.Array, width: int, n_w: int) -> jax.Array
         pick = jnp.where(jnp.any(chosen == t[:, None], axis=1), j, t)
         return chosen.at[:, i].set(jnp.where(i < weight, pick, n_w).astype(jnp.int32)), None
 
-    chosen = jnp.full((count, width), n_w, jnp.int32)  # n_w: padding, never drawn
+    chosen = jnp.full((weight.shape[0], width), n_w, jnp.int32)  # n_w: padding, never drawn
     chosen, _ = jax.lax.scan(step, chosen, (jnp.arange(width, dtype=jnp.int32), draws))
     return chosen
 
@@ -148,8 +163,10 @@ def sample_supports(
     by the inverse binomial CDF at a uniform point inside it (``p`` = :func:`op_probability`),
     then a uniformly random subset of that size."""
     k_u, k_pick = jax.random.split(key)
-    weight = _weights(_points(k_u, start, count, n_ops), wires.shape[0], p, width)
-    return _on_wires(_floyd(k_pick, weight, width, wires.shape[0]), wires, n)
+    n_w = wires.shape[0]
+    weight = _weights(_points(k_u, start, count, n_ops), n_w, p, width)
+    chosen = _floyd_pick(_floyd_draws(k_pick, weight, width, n_w), weight, width, n_w)
+    return _on_wires(chosen, wires, n)
 
 
 class Operators(NamedTuple):
@@ -168,8 +185,13 @@ def draw_operators(
 ) -> Operators:
     """The operators of the Monte Carlo MMD² for ``key`` (traceable; ``sigmas``, ``n_ops`` and
     ``n`` static): ``n_ops`` stratified operators of each bandwidth on ``wires`` (int32,
-    distinct qubits of ``range(n)``), padded with ``n``; bandwidth ``s``'s bucket ``b`` from
-    ``fold_in(fold_in(key, s), b)``.
+    distinct qubits of ``range(n)``), padded with ``n``; bandwidth ``s``'s bucket ``b`` is
+    :func:`sample_supports` with ``fold_in(fold_in(key, s), b)``.
+
+    Every bucket's random numbers come from its own key, but the weights and the subsets of
+    all buckets are computed together (one search, one loop of Floyd's algorithm over the
+    largest width), so the program to compile does not grow with the number of buckets and
+    bandwidths; the operators are those of :func:`sample_supports`, bucket by bucket.
 
     Example:
         >>> import jax, jax.numpy as jnp, iqpgen
@@ -178,14 +200,69 @@ def draw_operators(
         >>> ops.owners  # one bucket of each bandwidth
         (0, 1)
     """
-    supps, owners = [], []
-    for si, sigma in enumerate(sigmas):
-        p = op_probability(sigma)
-        for bi, (start, count, width) in enumerate(operator_plan(wires.shape[0], sigma, n_ops)):
-            kb = jax.random.fold_in(jax.random.fold_in(key, si), bi)
-            supps.append(sample_supports(kb, wires, p, n_ops, start, count, width, n))
-            owners.append(si)
-    return Operators(tuple(supps), tuple(owners))
+    n_w = wires.shape[0]
+    plan = [
+        (si, start, count, width)
+        for si, sigma in enumerate(sigmas)
+        for start, count, width in operator_plan(n_w, sigma, n_ops)
+    ]
+    if not plan:
+        return Operators((), ())
+    n_b = len(plan)
+    sig_of = np.array([si for si, *_ in plan])
+    bucket = np.array([np.sum(sig_of[:b] == sig_of[b]) for b in range(n_b)])
+    counts = np.array([count for *_, count, _ in plan])
+    widths = np.array([width for *_, width in plan])
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    max_w = int(widths.max())
+    # The random numbers of every bucket in one batched draw, each from its bucket's key:
+    # counter-based bits depend only on the key and the flat index, so the first count
+    # (width x count) numbers of a longer draw are those of the bucket's own draw.
+    keys = jax.vmap(
+        lambda si, bi: jax.random.split(jax.random.fold_in(jax.random.fold_in(key, si), bi))
+    )(jnp.asarray(sig_of), jnp.asarray(bucket))
+    u_all = jax.vmap(lambda k: jax.random.uniform(k, (int(counts.max()),)))(keys[:, 0])
+    u = jnp.concatenate(
+        [(start + jnp.arange(c) + u_all[b, :c]) / n_ops for b, (_, start, c, _) in enumerate(plan)]
+    )
+    # Each operator's weight: the number of entries of its bandwidth's CDF below u (what
+    # searchsorted returns), by one binary search for every bucket at once.
+    cdfs = np.stack([_binomial_cdf(n_w, op_probability(s)) for s in sigmas])
+    weight = _count_below(jnp.asarray(cdfs, jnp.float32), np.repeat(sig_of, counts), u)
+    weight = jnp.minimum(weight, np.repeat(widths, counts)).astype(jnp.int32)
+    size = int(np.max(widths * counts))
+    tops = []
+    for b in range(n_b):
+        w_b = weight[starts[b] : starts[b + 1]]
+        top = n_w - w_b[None, :] + jnp.arange(1, widths[b] + 1, dtype=jnp.int32)[:, None]
+        tops.append(jnp.pad(top.reshape(-1), (0, size - top.size), constant_values=1))
+    flat = jax.vmap(lambda k, t: jax.random.randint(k, (size,), 0, t, jnp.int32))(
+        keys[:, 1], jnp.stack(tops)
+    )
+    draws = [
+        jnp.pad(
+            flat[b, : widths[b] * counts[b]].reshape(widths[b], counts[b]),
+            ((0, max_w - widths[b]), (0, 0)),
+        )
+        for b in range(n_b)
+    ]  # steps past a bucket's width change nothing
+    chosen = _on_wires(_floyd_pick(jnp.concatenate(draws, axis=1), weight, max_w, n_w), wires, n)
+    supps = tuple(chosen[starts[b] : starts[b + 1], : widths[b]] for b in range(n_b))
+    return Operators(supps, tuple(int(si) for si in sig_of))
+
+
+def _count_below(table: jax.Array, rows: np.ndarray, u: jax.Array) -> jax.Array:
+    """``#{j: table[rows[i], j] < u[i]}`` for rows sorted in increasing order (branchless
+    binary search; no ``(len(u), row length)`` temporary)."""
+    length = table.shape[1]
+    flat = table.reshape(-1)
+    base = jnp.asarray(rows * length, jnp.int32)
+    pos = jnp.zeros(u.shape, jnp.int32)
+    for k in reversed(range(length.bit_length())):
+        nxt = pos + (1 << k)
+        below = flat[base + jnp.minimum(nxt, length) - 1] < u
+        pos = jnp.where((nxt <= length) & below, nxt, pos)
+    return pos
 
 
 def by_sigma(x: jax.Array, ops: Operators, n_sigmas: int) -> list[jax.Array]:

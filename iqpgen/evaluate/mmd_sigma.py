@@ -83,14 +83,10 @@ def mmd_vs_sigma(
     data = mmd.pack_data(X_test)
     rows = []
     if kind == "iqp":
-        kw = dict(sigmas=sig, n_ops=n_ops, n_samples=n_samples, return_terms=True)
         readout = readout_array(model.readout_error, model.n_features_in_)
-        for r in range(n_repeats):
-            k = jax.random.fold_in(key, r)
-            _, per = mmd.loss_jit(
-                model.circuit_, model.params_, data, k, readout_error=readout, **kw
-            )
-            rows.append([float(jnp.sum(t)) / n_ops for t in per])
+        keys = jax.vmap(lambda r: jax.random.fold_in(key, r))(jnp.arange(n_repeats))
+        kw = dict(sigmas=sig, n_ops=n_ops, n_samples=n_samples, readout_error=readout)
+        rows = np.asarray(mmd.per_sigma_map(model.circuit_, model.params_, data, keys, **kw))
     else:
         if kind == "exact":
             groups = [model.mmd_terms(key)] * n_repeats

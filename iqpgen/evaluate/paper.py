@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks, kernel, mmd
@@ -55,28 +56,32 @@ def random_rows(n_rows: int, n_bits: int, *, key: jax.Array) -> np.ndarray:
     return np.asarray(bits, np.uint8)
 
 
-def _iqp_chunk(model, chunk: np.ndarray, sig: tuple[float, ...], key, n_ops, n_samples):
+def _iqp_values(model, chunks, sig: tuple[float, ...], key, n_ops, n_samples) -> np.ndarray:
+    """``(n_chunks, n_sigmas)`` estimates of an IqpModel; chunk ``c`` with ``fold_in(key, c)``."""
     readout = readout_array(model.readout_error, model.n_features_in_)
     if getattr(model, "estimator_", None) == "exact":
-        table = mmd.data_table(chunk)
-        return [
-            float(
-                mmd.exact_jit(
-                    model.circuit_,
-                    model.params_,
-                    table,
-                    sigmas=(s,),
-                    unbiased=True,
-                    readout_error=readout,
-                )
-            )
-            for s in sig
-        ]
-    kw = dict(sigmas=sig, n_ops=n_ops, n_samples=n_samples, return_terms=True)
-    _, per = mmd.loss_jit(
-        model.circuit_, model.params_, mmd.pack_data(chunk), key, readout_error=readout, **kw
-    )
-    return [float(np.sum(t)) / n_ops for t in per]
+        return np.array(
+            [
+                [
+                    float(
+                        mmd.exact_jit(
+                            model.circuit_,
+                            model.params_,
+                            mmd.data_table(c),
+                            sigmas=(s,),
+                            unbiased=True,
+                            readout_error=readout,
+                        )
+                    )
+                    for s in sig
+                ]
+                for c in chunks
+            ]
+        )
+    keys = jax.vmap(lambda c: jax.random.fold_in(key, c))(jnp.arange(len(chunks)))
+    data = mmd.stack_packed([mmd.pack_data(c) for c in chunks])
+    kw = dict(sigmas=sig, n_ops=n_ops, n_samples=n_samples, readout_error=readout)
+    return np.asarray(mmd.per_sigma_map(model.circuit_, model.params_, data, keys, **kw))
 
 
 def paper_mmd(
@@ -130,10 +135,7 @@ def paper_mmd(
     n = X_test.shape[1]
     chunks = np.array_split(X_test, n_chunks)
     if kind == "iqp":
-        values = [
-            _iqp_chunk(model, c, sig, jax.random.fold_in(key, i), n_ops, n_samples)
-            for i, c in enumerate(chunks)
-        ]
+        values = _iqp_values(model, chunks, sig, key, n_ops, n_samples)
     else:
         groups = sample_groups(model, kind, n, n_chunks, n_model_samples, key)
         values = [
