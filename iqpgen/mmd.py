@@ -225,7 +225,7 @@ def stack_packed(datas: Sequence[PackedData]) -> PackedData:
     return PackedData(jnp.stack(bits), jnp.stack([d.n_rows for d in datas]))
 
 
-@functools.partial(jax.jit, static_argnames=("sigmas", "n_ops", "n_samples"))
+@functools.partial(jax.jit, static_argnames=("sigmas", "n_ops", "n_samples", "variance_reduction"))
 def per_sigma_map(
     circuit: IqpCircuit,
     params: jax.Array,
@@ -236,6 +236,7 @@ def per_sigma_map(
     n_ops: int,
     n_samples: int,
     readout_error: jax.Array | None = None,
+    variance_reduction: str = "none",
 ) -> jax.Array:
     """MMD² estimates per bandwidth for each of several (data, key) pairs, ``(R, len(sigmas))``:
     row ``r`` is :func:`loss_from_packed` of ``data[r]`` (a :func:`stack_packed` stack, or one
@@ -255,6 +256,7 @@ def per_sigma_map(
             n_samples=n_samples,
             return_terms=True,
             readout_error=readout_error,
+            variance_reduction=variance_reduction,
         )
         return jnp.stack([jnp.sum(t) / n_ops for t in per])
 

@@ -96,21 +96,19 @@ def verify_samples(
     )
     readout = check_readout_error(readout_error, n)
     variance_reduction = check_variance_reduction(circuit, variance_reduction)
-    kw = dict(
+    groups = np.array_split(np.asarray(samples), n_repeats)
+    values = mmd.per_sigma_map(
+        circuit,
+        params,
+        mmd.stack_packed([mmd.pack_data(g) for g in groups]),
+        jax.vmap(lambda r: jax.random.fold_in(key, r))(jnp.arange(n_repeats)),
         sigmas=sigmas,
         n_ops=n_ops,
         n_samples=n_samples,
-        return_terms=True,
         variance_reduction=variance_reduction,
         readout_error=None if readout is None else jnp.asarray(readout, jnp.float32),
     )
-    rows = []
-    for r, group in enumerate(np.array_split(np.asarray(samples), n_repeats)):
-        _, per = mmd.loss_jit(
-            circuit, params, mmd.pack_data(group), jax.random.fold_in(key, r), **kw
-        )
-        rows.append([float(jnp.sum(t)) / n_ops for t in per])
-    values = np.asarray(rows, np.float64)
+    values = np.asarray(values, np.float64)
     mean, stderr = values.mean(axis=0), values.std(axis=0, ddof=1) / np.sqrt(n_repeats)
     if isinstance(sigma, Sequence | np.ndarray):
         return Estimate(mean=mean, stderr=stderr)
