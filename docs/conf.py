@@ -53,6 +53,7 @@ API_MODULES = [
     "iqpgen.kernel",
     "iqpgen.operators",
     "iqpgen.mmd",
+    "iqpgen.verify",
     "iqpgen.noise",
     "iqpgen.symmetry",
     "iqpgen.init",

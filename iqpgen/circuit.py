@@ -111,9 +111,9 @@ class IqpCircuit:
         n_generators: total number of generators.
         max_weight: largest generator weight (2 or less selects the fast pairwise path).
         is_all_pairs: whether this is :func:`iqpgen.gates.local_circuit`'s ``(n, 2)`` layout,
-            whose couplings are built without scatters.
+            held without index arrays (see :meth:`all_pairs`).
         generators: ``(n_generators, max_weight)`` int32 array of qubit indices, padded
-            with ``n_qubits``.
+            with ``n_qubits`` (built on request for the all-pairs layout).
         gate_of: ``(n_generators,)`` int32 array, the parameter index of each generator.
 
     Example:
@@ -139,6 +139,35 @@ class IqpCircuit:
         n_qubits = _check_n_qubits(n_qubits)
         gens, gate_of = _parse_gates(n_qubits, gates)
         self._setup(n_qubits, gens, gate_of, int(len(gates)), spin_sym)
+
+    @classmethod
+    def all_pairs(cls, n_qubits: int, *, spin_sym: bool = False) -> IqpCircuit:
+        """Every single and every pair of ``n_qubits ≥ 2`` qubits, one parameter each, in the
+        order of :func:`iqpgen.gates.local` ``(n, 2)``, held by its size alone: no index
+        arrays (``2·n²`` integers at 10,000 qubits, 600 MB), so its memory is that of its
+        parameters. Everything that needs ``generators`` builds them on request; the
+        estimator, the initialisations and saving never do.
+
+        Example:
+            >>> import iqpgen
+            >>> c = iqpgen.IqpCircuit.all_pairs(3)
+            >>> c.n_params, c.gates == iqpgen.IqpCircuit(3, iqpgen.gates.local(3, 2)).gates
+            (6, True)
+        """
+        n_qubits = _check_n_qubits(n_qubits)
+        if n_qubits < 2:
+            raise ValueError(f"the all-pairs layout needs n_qubits >= 2, got {n_qubits}.")
+        if not isinstance(spin_sym, bool | np.bool_):
+            raise TypeError(f"spin_sym must be True or False, got {spin_sym!r}.")
+        self = cls.__new__(cls)
+        self._n = n_qubits
+        self._n_params = n_qubits + n_qubits * (n_qubits - 1) // 2
+        self._spin_sym = bool(spin_sym)
+        self._all_pairs = True
+        self._gens = None
+        self._gate_of = None
+        self._gates_cache = None
+        return self
 
     @classmethod
     def from_arrays(
@@ -211,9 +240,12 @@ class IqpCircuit:
         self._n = n
         self._n_params = n_params
         self._spin_sym = bool(spin_sym)
-        self._gens = np.ascontiguousarray(gens, dtype=np.int32)
-        self._gate_of = np.ascontiguousarray(gate_of, dtype=np.int32)
-        self._all_pairs = _is_all_pairs(n, self._gens, self._gate_of, n_params)
+        gens = np.ascontiguousarray(gens, dtype=np.int32)
+        gate_of = np.ascontiguousarray(gate_of, dtype=np.int32)
+        self._all_pairs = _is_all_pairs(n, gens, gate_of, n_params)
+        # The all-pairs layout is held by its size alone (see all_pairs).
+        self._gens = None if self._all_pairs else gens
+        self._gate_of = None if self._all_pairs else gate_of
         self._gates_cache = None
 
     # -- pytree protocol: index arrays are leaves (traced under jit); sizes are static.
@@ -244,19 +276,23 @@ class IqpCircuit:
 
     @property
     def generators(self):
+        if self._gens is None:
+            return _all_pairs_generators(self._n)
         return self._gens
 
     @property
     def gate_of(self):
+        if self._gate_of is None:
+            return np.arange(self._n_params, dtype=np.int32)
         return self._gate_of
 
     @property
     def n_generators(self) -> int:
-        return int(self._gens.shape[0])
+        return self._n_params if self._gens is None else int(self._gens.shape[0])
 
     @property
     def max_weight(self) -> int:
-        return int(self._gens.shape[1])
+        return 2 if self._gens is None else int(self._gens.shape[1])
 
     @property
     def is_pairwise(self) -> bool:
@@ -274,15 +310,18 @@ class IqpCircuit:
     def gates(self) -> list[list[tuple[int, ...]]]:
         """The pattern as lists of tuples (built on the host; not available under jit)."""
         if self._gates_cache is None:
-            gens = np.asarray(self._gens)
+            gens = np.asarray(self.generators)
             out: list[list[tuple[int, ...]]] = [[] for _ in range(self._n_params)]
-            for row, k in zip(gens.tolist(), np.asarray(self._gate_of).tolist(), strict=True):
+            for row, k in zip(gens.tolist(), np.asarray(self.gate_of).tolist(), strict=True):
                 out[k].append(tuple(q for q in row if q != self._n))
             self._gates_cache = out
         return self._gates_cache
 
     def weights(self) -> np.ndarray:
         """Weight (number of qubits) of each generator, shape ``(n_generators,)``."""
+        if self._gens is None:
+            n_pairs = self._n_params - self._n
+            return np.concatenate([np.ones(self._n, np.int64), np.full(n_pairs, 2)])
         return (np.asarray(self._gens) < self._n).sum(axis=1)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -309,6 +348,13 @@ def pair_offset(i: Any, n: int) -> Any:
         [0, 3, 5, 6]
     """
     return i * (2 * n - i - 1) // 2
+
+
+def _all_pairs_generators(n: int) -> np.ndarray:
+    """The generators of :meth:`IqpCircuit.all_pairs`, ``(n + n(n−1)/2, 2)`` int32."""
+    i, j = np.triu_indices(n, 1)
+    singles = np.stack([np.arange(n), np.full(n, n)], axis=1)
+    return np.concatenate([singles, np.stack([i, j], axis=1)]).astype(np.int32)
 
 
 def _is_all_pairs(n: int, gens: np.ndarray, gate_of: np.ndarray, n_params: int) -> bool:

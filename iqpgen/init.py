@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _checks
-from .circuit import IqpCircuit
+from .circuit import IqpCircuit, pair_offset
 
 __all__ = ["from_data", "from_moments", "normal", "default_scale"]
 
@@ -54,6 +54,46 @@ def _pair_means(s: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     return out / rows
 
 
+def _singles(circuit: IqpCircuit) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the weight-1 generators and their qubits."""
+    if circuit.is_all_pairs:
+        return np.arange(circuit.n_qubits), np.arange(circuit.n_qubits)
+    rows = np.flatnonzero(circuit.weights() == 1)
+    return rows, np.asarray(circuit.generators)[rows, 0]
+
+
+def _pair_blocks(circuit: IqpCircuit, s: np.ndarray):
+    """``(rows, i, j, c)`` per block of the weight-2 generators: their rows (a slice or an
+    index array), qubits ``i``, ``j`` and the mean over the data of ``s_i s_j``. The all-pairs
+    layout is walked a block of qubit rows at a time (its pairs are contiguous, row-major),
+    without index arrays for the whole circuit."""
+    if not circuit.is_all_pairs:
+        rows = np.flatnonzero(circuit.weights() == 2)
+        if rows.size:
+            gens = np.asarray(circuit.generators)
+            i, j = gens[rows, 0], gens[rows, 1]
+            yield rows, i, j, _pair_means(s, i, j)
+        return
+    n, m = circuit.n_qubits, s.shape[0]
+    block = max(1, (1 << 22) // n)
+    for r0 in range(0, n - 1, block):
+        r1 = min(n - 1, r0 + block)
+        upper = np.arange(n)[None, :] > np.arange(r0, r1)[:, None]
+        i, j = np.nonzero(upper)
+        start = n + int(pair_offset(r0, n))
+        yield slice(start, start + i.size), i + r0, j, ((s[:, r0:r1].T @ s) / m)[upper]
+
+
+def _per_gate(circuit: IqpCircuit, theta_gen: np.ndarray) -> jax.Array:
+    """The mean angle of each gate's generators, float32."""
+    if circuit.is_all_pairs:  # one generator per gate, in order
+        return jnp.asarray(theta_gen, jnp.float32)
+    gate_of = np.asarray(circuit.gate_of)
+    sums = np.bincount(gate_of, weights=theta_gen, minlength=circuit.n_params)
+    counts = np.bincount(gate_of, minlength=circuit.n_params)
+    return jnp.asarray(sums / counts, jnp.float32)
+
+
 def from_data(
     circuit: IqpCircuit,
     X: Any,
@@ -89,25 +129,23 @@ def from_data(
         scale = default_scale(circuit)
     scale = _checks.check_number("scale", scale, low=0.0, low_open=False)
     noise = _checks.check_number("noise", noise, low=0.0, low_open=False)
-    gens = np.asarray(circuit.generators)
-    weights = circuit.weights()
     mean = X.mean(axis=0, dtype=np.float64)
-    theta_gen = np.zeros(gens.shape[0])
-    singles = weights == 1
-    theta_gen[singles] = np.arcsin(np.sqrt(mean[gens[singles, 0]]))
-    pairs = weights == 2
-    if pairs.any() and scale > 0:
+    theta_gen = np.zeros(circuit.n_generators)
+    rows, q = _singles(circuit)
+    theta_gen[rows] = np.arcsin(np.sqrt(mean[q]))
+    if scale > 0:
         s = 1.0 - 2.0 * X.astype(np.float64)
-        i, j = gens[pairs, 0], gens[pairs, 1]
-        mu, rows = s.mean(axis=0), s.shape[0]
-        C = (_pair_means(s, i, j) - mu[i] * mu[j]) * rows / (rows - 1)
-        cmax = np.abs(C).max()
+        mu, n_rows = s.mean(axis=0), s.shape[0]
+        pair_rows, cmax = [], 0.0
+        for rows, i, j, c in _pair_blocks(circuit, s):
+            C = (c - mu[i] * mu[j]) * n_rows / (n_rows - 1)
+            theta_gen[rows] = C
+            pair_rows.append(rows)
+            cmax = max(cmax, float(np.abs(C).max(initial=0.0)))
         if cmax > 0:
-            theta_gen[pairs] = scale * np.pi * C / cmax
-    gate_of = np.asarray(circuit.gate_of)
-    sums = np.bincount(gate_of, weights=theta_gen, minlength=circuit.n_params)
-    counts = np.bincount(gate_of, minlength=circuit.n_params)
-    params = jnp.asarray(sums / counts, jnp.float32)
+            for rows in pair_rows:
+                theta_gen[rows] *= scale * np.pi / cmax
+    params = _per_gate(circuit, theta_gen)
     if noise > 0:
         key = _checks.check_key(key)
         params = params + noise * jax.random.normal(key, params.shape, params.dtype)
@@ -159,32 +197,24 @@ def from_moments(
     shrink = _checks.check_number("shrink", shrink, low=0.0, low_open=False)
     threshold = _checks.check_number("threshold", threshold, low=0.0, low_open=False)
     n = circuit.n_qubits
-    gens = np.asarray(circuit.generators)
-    weights = circuit.weights()
     s = 1.0 - 2.0 * X.astype(np.float64)
     m = s.mean(axis=0)
-    theta_gen = np.zeros(gens.shape[0])
+    theta_gen = np.zeros(circuit.n_generators)
     log_cos = np.zeros(n + 1)  # Σ_k log cos 2θ_ik per qubit (slot n collects padding)
-    pairs = np.flatnonzero(weights == 2)
-    if pairs.size:
-        i, j = gens[pairs, 0], gens[pairs, 1]
-        c = _pair_means(s, i, j)
+    for rows, i, j, c in _pair_blocks(circuit, s):
         mm = m[i] * m[j]
         se = np.sqrt(np.maximum(1.0 - c * c, 0.0) / s.shape[0])
         ok = (mm * c > 0) & (np.abs(c) - np.abs(mm) > threshold * se) & (np.abs(c) > np.abs(mm))
         ratio = np.where(ok, mm / np.where(ok, c, 1.0), 1.0)
         theta = shrink * 0.5 * np.arccos(np.sqrt(np.clip(ratio, 0.0, 1.0)))
-        theta_gen[pairs] = theta
+        theta_gen[rows] = theta
         lc = np.log(np.maximum(np.abs(np.cos(2.0 * theta)), 1e-300))
-        np.add.at(log_cos, i, lc)
-        np.add.at(log_cos, j, lc)
-    singles = np.flatnonzero(weights == 1)
-    q = gens[singles, 0]
-    theta_gen[singles] = 0.5 * np.arccos(np.clip(m[q] * np.exp(-log_cos[q]), -1.0, 1.0))
-    gate_of = np.asarray(circuit.gate_of)
-    sums = np.bincount(gate_of, weights=theta_gen, minlength=circuit.n_params)
-    counts = np.bincount(gate_of, minlength=circuit.n_params)
-    return jnp.asarray(sums / counts, jnp.float32)
+        log_cos += np.bincount(i, weights=lc, minlength=n + 1) + np.bincount(
+            j, weights=lc, minlength=n + 1
+        )
+    rows, q = _singles(circuit)
+    theta_gen[rows] = 0.5 * np.arccos(np.clip(m[q] * np.exp(-log_cos[q]), -1.0, 1.0))
+    return _per_gate(circuit, theta_gen)
 
 
 def normal(circuit: IqpCircuit, *, key: jax.Array, std: float) -> jax.Array:

@@ -31,6 +31,7 @@ from .objective import (
 )
 from .persist import MODEL_FORMAT
 from .symmetry import resolve_symmetry
+from .verify import verify_samples
 
 __all__ = ["IqpModel", "MODEL_FORMAT", "ESTIMATORS", "choose_estimator"]
 
@@ -564,8 +565,6 @@ class IqpModel(DensityMixin, BaseEstimator):
         reduction. ``readout_error``: ``"model"`` (the model's own, None if it has none), None,
         or a probability (or one per qubit) to compare with the read-out bits of such a device.
         """
-        from .evaluate import verify_samples
-
         self.check_fitted()
         if isinstance(readout_error, str) and readout_error == "model":
             readout_error = self.readout_error

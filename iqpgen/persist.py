@@ -44,6 +44,7 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
         "n_qubits": model.circuit_.n_qubits,
         "n_params": model.circuit_.n_params,
         "spin_sym": model.circuit_.spin_sym,
+        "layout": "all_pairs" if model.circuit_.is_all_pairs else "arrays",
         "sigma_": list(model.sigma_),
         "sigma_weights_": getattr(model, "sigma_weights_", None),
         "estimator_": model.estimator_,
@@ -65,12 +66,18 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
         os.fspath(path),
         meta=np.array(json.dumps(meta)),
         params=np.asarray(model.params_),
-        generators=np.asarray(model.circuit_.generators),
-        gate_of=np.asarray(model.circuit_.gate_of),
+        **_circuit_arrays(model.circuit_),
         loss=model.history_.loss,
         val_step=model.history_.val_step,
         val_loss=model.history_.val_loss,
     )
+
+
+def _circuit_arrays(circuit: IqpCircuit) -> dict[str, np.ndarray]:
+    """The index arrays to save (none for the all-pairs layout, rebuilt from its size)."""
+    if circuit.is_all_pairs:
+        return {}
+    return {"generators": np.asarray(circuit.generators), "gate_of": np.asarray(circuit.gate_of)}
 
 
 def load_model(cls: type, path: str | os.PathLike) -> Any:
@@ -93,14 +100,17 @@ def load_model(cls: type, path: str | os.PathLike) -> Any:
         )
     try:
         n = int(meta["n_qubits"])
-        gens = arrays["generators"].astype(np.int64)
-        circuit = IqpCircuit.from_arrays(
-            n,
-            np.where(gens >= n, -1, gens),
-            arrays["gate_of"],
-            n_params=int(meta["n_params"]),
-            spin_sym=bool(meta["spin_sym"]),
-        )
+        if meta.get("layout", "arrays") == "arrays":
+            gens = arrays["generators"].astype(np.int64)
+            circuit = IqpCircuit.from_arrays(
+                n,
+                np.where(gens >= n, -1, gens),
+                arrays["gate_of"],
+                n_params=int(meta["n_params"]),
+                spin_sym=bool(meta["spin_sym"]),
+            )
+        else:  # the all-pairs layout, saved by its size
+            circuit = IqpCircuit.all_pairs(n, spin_sym=bool(meta["spin_sym"]))
         params = _checks.check_params(circuit, arrays["params"])
         hp = dict(meta["hyperparameters"])
     except (KeyError, TypeError, ValueError) as err:

@@ -149,3 +149,37 @@ def test_all_pairs_layout_is_recognised_only_when_exact():
     c = iqpgen.gates.local_circuit(n, 2)
     leaves, tree = jax.tree_util.tree_flatten(c)
     assert jax.tree_util.tree_unflatten(tree, leaves).is_all_pairs
+
+
+def test_all_pairs_circuit_holds_no_index_arrays():
+    """The all-pairs layout is held by its size: no pytree leaves, generators built on request
+    and equal to the list form's; 10,000 qubits cost nothing to build."""
+    n = 7
+    c = iqpgen.IqpCircuit.all_pairs(n, spin_sym=True)
+    ref = iqpgen.IqpCircuit(n, iqpgen.gates.local(n, 2), spin_sym=True)
+    assert jax.tree_util.tree_leaves(c) == [] == jax.tree_util.tree_leaves(ref)
+    np.testing.assert_array_equal(c.generators, np.asarray(ref.generators))
+    np.testing.assert_array_equal(c.gate_of, np.arange(c.n_params))
+    np.testing.assert_array_equal(c.weights(), [1] * n + [2] * (n * (n - 1) // 2))
+    assert (c.n_generators, c.max_weight, c.spin_sym) == (ref.n_generators, 2, True)
+    big = iqpgen.gates.local_circuit(10_000, 2)
+    assert big.n_params == 50_005_000 and jax.tree_util.tree_leaves(big) == []
+    with pytest.raises(ValueError, match="n_qubits >= 2"):
+        iqpgen.IqpCircuit.all_pairs(1)
+
+
+def test_initialisations_of_the_all_pairs_layout_match_the_general_code():
+    """from_data and from_moments walk the all-pairs layout in blocks of rows; the same
+    generators listed in another order (not recognised as all-pairs) give the same angles."""
+    n = 12
+    c = iqpgen.gates.local_circuit(n, 2)
+    gens = np.asarray(c.generators)
+    perm = np.random.default_rng(0).permutation(len(gens))
+    other = iqpgen.IqpCircuit.from_arrays(n, np.where(gens[perm] == n, -1, gens[perm]))
+    assert not other.is_all_pairs
+    X = (np.random.default_rng(1).random((80, n)) < 0.4).astype(np.uint8)
+    X[:, 1] = X[:, 0]  # a strong correlation for from_moments to keep
+    for init in (iqpgen.init.from_data, iqpgen.init.from_moments):
+        a, b = np.asarray(init(c, X)), np.asarray(init(other, X))
+        np.testing.assert_allclose(a[perm], b, atol=1e-6)
+        assert np.abs(a[n:]).max() > 0

@@ -213,7 +213,7 @@ def test_load_errors(tmp_path, small_fit):
     np.savez(other, meta=np.array(json.dumps({"kind": "something else"})))
     with pytest.raises(ValueError, match="wrong kind"):
         IqpModel.load(other)
-    # A model file whose generator array was damaged.
+    # A model file with an array missing.
     _, model = small_fit
     good = tmp_path / "good.npz"
     model.save(good)
@@ -222,7 +222,7 @@ def test_load_errors(tmp_path, small_fit):
     damaged = tmp_path / "damaged.npz"
     with zipfile.ZipFile(damaged, "w") as z:
         for name, data in parts.items():
-            if name != "gate_of.npy":
+            if name != "params.npy":
                 z.writestr(name, data)
     with pytest.raises(ValueError, match="corrupt"):
         IqpModel.load(damaged)

@@ -242,7 +242,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         counts = ", ".join(f"{k} {v}" for k, v in r.counts.items())
         print(
             f"circuit: {c.n_qubits} qubits, {c.n_params} parameters, "
-            f"{np.asarray(c.generators).shape[0]} generators{', spin_sym' if c.spin_sym else ''}"
+            f"{c.n_generators} generators{', spin_sym' if c.spin_sym else ''}"
         )
         print(f"gates ({{h, rz, cx}}): {counts}; total {r.n_gates}, two-qubit {r.n_two_qubit}")
         print(f"depth: {r.depth} (all-to-all connectivity, generators in stored order)")

@@ -64,6 +64,8 @@ VARIANCE_REDUCTIONS = ("none", "control", "antithetic", "control+antithetic")
 def single_field(circuit: IqpCircuit, params: jax.Array) -> jax.Array:
     """``h_i``: the sum of ``2θ`` over the weight-1 generators on qubit ``i``, shape ``(n,)``."""
     n = circuit.n_qubits
+    if circuit.is_all_pairs:  # parameter i is the single on qubit i
+        return 2 * params[:n]
     single = jnp.sum(circuit.generators < n, axis=1) == 1
     ang = jnp.where(single, 2 * params[circuit.gate_of], 0)
     return jnp.zeros((n,), params.dtype).at[circuit.generators[:, 0]].add(ang)

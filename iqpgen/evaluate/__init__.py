@@ -17,13 +17,13 @@ Plots use matplotlib's object-oriented API (``matplotlib.figure.Figure``, no pyp
 global backend change); matplotlib is imported when a plot is made.
 """
 
+from ..verify import verify_samples
 from .common import model_kind
 from .ising import IsingStats, ising_energy_stats
 from .mmd_sigma import mmd_vs_sigma
 from .moments import correlations, model_moments
 from .paper import PAPER_N_CHUNKS, paper_bandwidths, paper_mmd, random_rows
 from .plots import plot_correlations, plot_loss, plot_mmd_vs_sigma
-from .verify import verify_samples
 
 __all__ = [
     "mmd_vs_sigma",

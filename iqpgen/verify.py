@@ -17,10 +17,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _checks, kernel, mmd
-from ..circuit import IqpCircuit
-from ..estimator import Estimate, check_variance_reduction
-from ..noise import check_readout_error
+from . import _checks, kernel, mmd
+from .circuit import IqpCircuit
+from .estimator import Estimate, check_variance_reduction
+from .noise import check_readout_error
 
 __all__ = ["verify_samples"]
 
