@@ -11,7 +11,7 @@ from __future__ import annotations
 from .circuit import IqpCircuit
 from .walsh import MAX_TABLE_QUBITS
 
-__all__ = ["path_costs", "choose_path", "exact_step_cost", "BUTTERFLY_COST"]
+__all__ = ["path_costs", "choose_path", "dense_pairs", "exact_step_cost", "BUTTERFLY_COST"]
 
 #: Nanoseconds per butterfly (one entry of one pass) of a float32 Walsh–Hadamard transform.
 BUTTERFLY_COST = 0.45
@@ -26,6 +26,9 @@ _PARITY = 0.004
 _PAIRWISE = 10.0
 _DENSE = 0.05
 _GATHER = 5.5
+# Per generator and sample, in multiply-adds of the dense product: the pairwise path's field
+# ``J s`` scattered over a sparse circuit's generators instead of an n x n product.
+_SCATTER = 20
 _GATHER_CACHE_QUBITS = 19
 _TRANSFORM_CACHE_QUBITS = 20
 _TRANSFORM_SPILL = 0.07
@@ -50,12 +53,19 @@ def path_costs(circuit: IqpCircuit, n_ops: int, n_samples: int) -> dict[str, flo
     elements = n_ops * n_samples
     costs = {"generic": elements * (_ELEMENT + _PARITY * g * w)}
     if circuit.is_pairwise:
-        costs["pairwise"] = elements * _PAIRWISE + _DENSE * n_samples * n * n
+        field = n * n if dense_pairs(circuit) else _SCATTER * g
+        costs["pairwise"] = elements * _PAIRWISE + _DENSE * n_samples * field
     if n <= MAX_TABLE_QUBITS:
         # Gathers slow down once the table leaves the cache; two transforms (value, gradient).
         spill = 2.0 ** max(0, n - _GATHER_CACHE_QUBITS)
         costs["table"] = elements * _GATHER * spill + 2 * _butterflies(n) * n
     return costs
+
+
+def dense_pairs(circuit: IqpCircuit) -> bool:
+    """Whether the pairwise path forms ``J s`` as a dense ``n × n`` product (True) or scatters
+    it over the generators (False, for circuits with fewer than ``n² / 20`` generators)."""
+    return _SCATTER * circuit.n_generators > circuit.n_qubits**2
 
 
 def _butterflies(n: int) -> float:

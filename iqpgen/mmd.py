@@ -288,7 +288,7 @@ def mmd_loss(
         n_ops: operators per bandwidth (static).
         n_samples: circuit samples ``z``, shared by all operators (static).
         wires: compute MMD² of the marginal on these qubits only.
-        chunk_size: operators per chunk (memory only).
+        chunk_size: circuit samples per chunk (memory only).
         variance_reduction: ``"none"``, ``"control"``, ``"antithetic"`` or
             ``"control+antithetic"``: how each ``⟨Z_a⟩`` is estimated from the samples (see
             :func:`iqpgen.estimator.moments_from_signs`); all unbiased, with less noise in

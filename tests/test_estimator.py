@@ -132,12 +132,25 @@ def _sparse_test_circuit():
     gate shared by a pair and a single."""
     import networkx as nx
 
-    from iqpgen.estimator.pairwise import dense_pairs
+    from iqpgen.costs import dense_pairs
 
     gates = iqpgen.gates.graph(nx.cycle_graph(60)) + [[(0, 1)], [(2, 5), (7,)]]
     c = iqpgen.IqpCircuit(60, gates)
     assert not dense_pairs(c)
     return c
+
+
+def test_large_sparse_circuits_take_the_pairwise_path():
+    """A sparse circuit's pairwise path scatters over its generators (cost ∝ edges), so a
+    large graph circuit must not be sent to the generic path (cost ∝ operators × generators)."""
+    import networkx as nx
+
+    from iqpgen.costs import choose_path, path_costs
+
+    c = iqpgen.IqpCircuit(5000, iqpgen.gates.graph(nx.cycle_graph(5000)))
+    assert choose_path(c, 1000, 1000) == "pairwise"
+    costs = path_costs(c, 1000, 1000)
+    assert costs["generic"] > 2 * costs["pairwise"]
 
 
 def test_pair_lookup_equals_the_dense_couplings():

@@ -46,7 +46,7 @@ from .core import (
     moments_from_signs,
     single_field,
 )
-from .pairwise import couplings, dense_ops, field
+from .pairwise import couplings, dense_ops, field_terms
 from .sampling import draw_signs, supports_from_ops
 
 __all__ = [
@@ -68,5 +68,5 @@ __all__ = [
     "auto_chunk",
     "couplings",
     "dense_ops",
-    "field",
+    "field_terms",
 ]

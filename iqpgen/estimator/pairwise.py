@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..circuit import IqpCircuit, pair_offset
+from ..costs import dense_pairs
 
 __all__ = ["couplings", "dense_ops", "field"]
 
@@ -136,25 +137,19 @@ def _pair_rows(k: jax.Array, n: int) -> jax.Array:
 _all_pairs_couplings.defvjp(_all_pairs_couplings_fwd, _all_pairs_couplings_bwd)
 
 
-def dense_pairs(circuit: IqpCircuit) -> bool:
-    # A dense n x n product costs n^2 per sample; gathers/scatters over generators cost about
-    # 20 flops-equivalents per generator per sample on CPU.
-    return 20 * circuit.n_generators > circuit.n_qubits**2
-
-
-def field(circuit: IqpCircuit, params: jax.Array, J: Any, h: Any, st: jax.Array):
-    """``h + J s`` for every sample, shape ``(n, n_samples)``; sparse circuits scatter over
-    their generators (``J`` and ``h`` unused, may be None)."""
+def field_terms(circuit: IqpCircuit, params: jax.Array, J: Any, h: Any, st: jax.Array):
+    """``t = s ∘ (h + J s)`` for every sample, shape ``(n, n_samples)``; sparse circuits
+    scatter ``J s`` over their generators (``J`` and ``h`` unused, may be None)."""
     n = circuit.n_qubits
     if dense_pairs(circuit):
-        return J @ st + h[:, None]
+        return st * (J @ st + h[:, None])
     gens = circuit.generators
     i = gens[:, 0]
     j = gens[:, 1] if gens.shape[1] == 2 else jnp.full_like(i, n)
     ang = (2 * params[circuit.gate_of])[:, None]
     st1 = jnp.concatenate([st, jnp.ones((1, st.shape[1]), st.dtype)])
     m = jnp.zeros((n + 1, st.shape[1]), st.dtype).at[i].add(ang * st1[j]).at[j].add(ang * st1[i])
-    return m[:n]
+    return st * m[:n]
 
 
 def dense_ops(supps: list[jax.Array], n_qubits: int, dtype) -> jax.Array:
@@ -301,7 +296,7 @@ def pairwise_phases(circuit, params, st, supps, a_dense, pair_terms):
     """Phases ``(c_b, N)`` of each bucket: ``A (s ∘ (h + J s)) − s_Aᵀ J_AA s_A`` (DESIGN §3).
     ``a_dense``: each bucket's 0/1 operator matrix, or None to gather the supports' rows."""
     J, h, blocks = pair_terms
-    t = st * field(circuit, params, J, h, st)  # (n, N): s_i (h_i + (J s)_i)
+    t = field_terms(circuit, params, J, h, st)  # (n, N): s_i (h_i + (J s)_i)
     s8 = jnp.concatenate([st.astype(jnp.int8), jnp.zeros((1, st.shape[1]), jnp.int8)])
     out = []
     for b, (j_aa, supp) in enumerate(zip(blocks, supps, strict=True)):

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _checks
 from ..circuit import IqpCircuit
-from ..estimator import couplings, draw_signs, field
+from ..estimator import couplings, draw_signs, field_terms
 from .common import draw_samples, model_kind
 
 __all__ = ["correlations", "model_moments"]
@@ -24,7 +24,7 @@ _PAIR_CHUNK_ELEMENTS = 1 << 22
 def _pair_sums(circuit: IqpCircuit, params: jax.Array, st: jax.Array, mask: jax.Array):
     """``Σ_z cos t``, ``Σ_z (C Cᵀ − S Sᵀ)`` and ``Σ_z (sS (sC)ᵀ + sC (sS)ᵀ)`` for one chunk."""
     J, h = couplings(circuit, params)
-    t = st * field(circuit, params, J, h, st)  # (n, N): phase of Z_i
+    t = field_terms(circuit, params, J, h, st)  # (n, N): phase of Z_i
     C, S = jnp.cos(t) * mask, jnp.sin(t) * mask
     sC, sS = st * C, st * S
     return C.sum(axis=1), C @ C.T - S @ S.T, sS @ sC.T + sC @ sS.T
