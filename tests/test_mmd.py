@@ -139,14 +139,19 @@ def test_chunked_gradient_equals_one_chunk(monkeypatch, saved):
     if not saved:
         monkeypatch.setattr(core, "_SAVED_ELEMENTS", 0)
     X = _data(60)
-    circuits = [tied_circuit(60, 2, seed=3), iqpgen.IqpCircuit(60, iqpgen.gates.graph(nx.cycle_graph(60)))]
+    circuits = [
+        tied_circuit(60, 2, seed=3),
+        iqpgen.IqpCircuit(60, iqpgen.gates.graph(nx.cycle_graph(60))),
+    ]
     data = mmd.pack_data(X)
     kw = dict(sigmas=(3.0, 6.0), n_ops=40, n_samples=64, variance_reduction="control+antithetic")
     for c, path in [(c, path) for c in circuits for path in ("pairwise", "generic")]:
         p = random_params(c, 4)
 
         def loss(q, chunk, c=c, path=path):
-            return mmd.loss_from_packed(c, q, data, jax.random.key(2), chunk_size=chunk, path=path, **kw)
+            return mmd.loss_from_packed(
+                c, q, data, jax.random.key(2), chunk_size=chunk, path=path, **kw
+            )
 
         grads = [jax.grad(loss)(p, chunk) for chunk in (None, 10)]
         np.testing.assert_allclose(grads[1], grads[0], rtol=1e-4, atol=1e-7)

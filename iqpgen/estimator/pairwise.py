@@ -18,7 +18,7 @@ import numpy as np
 from ..circuit import IqpCircuit, pair_offset
 from ..costs import dense_pairs
 
-__all__ = ["couplings", "dense_ops", "field"]
+__all__ = ["couplings", "dense_ops", "field_terms"]
 
 # Elements of (operators x width x samples) per step of the block-term loop on CPU.
 _BLOCK_ELEMENTS = 1 << 20
