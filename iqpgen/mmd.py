@@ -167,11 +167,17 @@ def loss_from_packed(
             variance_reduction=variance_reduction,
         )
     else:
-        if variance_reduction != "none":
-            raise ValueError("variance_reduction is not available with mesh=; use 'none'.")
         from .parallel import sharded_moments
 
-        s1, s2 = sharded_moments(circuit, params, st, supps, mesh=mesh, chunk_size=chunk_size)
+        s1, s2 = sharded_moments(
+            circuit,
+            params,
+            st,
+            supps,
+            mesh=mesh,
+            chunk_size=chunk_size,
+            variance_reduction=variance_reduction,
+        )
     m = data.n_rows.astype(params.dtype)
     N = float(n_samples)
     per_sigma = []

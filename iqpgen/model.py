@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 
-from . import _checks, costs, exact, init, kernel, mmd, noise, persist, train
+from . import _checks, costs, exact, init, kernel, mmd, noise, parallel, persist, train
 from .circuit import IqpCircuit
 from .estimator import (
     VARIANCE_REDUCTIONS,
@@ -150,6 +150,13 @@ class IqpModel(DensityMixin, BaseEstimator):
             read-out bits match the data; :meth:`mmd`, :meth:`score`, :meth:`expval`,
             :meth:`probs` and :meth:`sample` (without ``device``) include the flips. The
             exported circuit is the ideal one: the device adds its own readout error.
+        mesh: None (one device), or a one-axis ``jax.sharding.Mesh``
+            (:func:`iqpgen.parallel.device_mesh`): the Monte Carlo loss's circuit samples
+            are split across its devices, in this process and, after
+            :func:`iqpgen.parallel.initialize_distributed`, in every process of the run; the
+            numbers are the one-device ones up to rounding. ``estimator="auto"`` is then
+            Monte Carlo; ``estimator="exact"`` is refused (it has no samples to split). Not
+            saved with the model (a mesh names this run's devices).
         random_state: int seed, JAX key or None; a seed makes ``fit`` reproducible.
         verbose: progress bar on a terminal.
 
@@ -190,6 +197,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         init: Any = "data",
         init_scale: float | None = None,
         readout_error: Any = None,
+        mesh: Any = None,
         random_state: Any = None,
         verbose: bool = True,
     ) -> None:
@@ -213,6 +221,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         self.init = init
         self.init_scale = init_scale
         self.readout_error = readout_error
+        self.mesh = mesh
         self.random_state = random_state
         self.verbose = verbose
 
@@ -289,6 +298,13 @@ class IqpModel(DensityMixin, BaseEstimator):
             )
         if self.init_scale is not None:
             _checks.check_number("init_scale", self.init_scale, low=0.0, low_open=False)
+        if self.mesh is not None:
+            parallel.check_mesh(self.mesh)
+            if self.estimator == "exact":
+                raise ValueError(
+                    "mesh splits the Monte Carlo loss's circuit samples across devices, and "
+                    "estimator='exact' has none; use estimator='monte_carlo' or no mesh."
+                )
         if not isinstance(self.sigma, str):
             kernel.as_sigmas(self.sigma)
 
@@ -300,7 +316,7 @@ class IqpModel(DensityMixin, BaseEstimator):
         if self.estimator == "exact":
             exact.check_size(circuit.n_qubits, what="estimator='exact'")
             return "exact"
-        if self.estimator == "monte_carlo":
+        if self.estimator == "monte_carlo" or self.mesh is not None:
             return "monte_carlo"
         return choose_estimator(circuit, n_sigmas, int(self.n_ops), int(self.n_samples))
 
@@ -428,7 +444,10 @@ class IqpModel(DensityMixin, BaseEstimator):
         if kind == "exact":
             loss_fn, prepare = exact_loss_function(sigmas, weights), mmd.data_table
         else:
-            loss_fn, prepare = loss_function(**kw, sigma_weights=weights), mmd.pack_data
+            loss_fn, prepare = (
+                loss_function(**kw, sigma_weights=weights, mesh=self.mesh),
+                mmd.pack_data,
+            )
 
         val_fn = val_args = None
         if X_val is not None:
@@ -531,6 +550,7 @@ class IqpModel(DensityMixin, BaseEstimator):
             self._eval_key(random_state, 1),
             **self._loss_kwargs(tuple(sigmas)),
             readout_error=readout,
+            mesh=self.mesh,
         )
         return float(loss)
 

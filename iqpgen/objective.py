@@ -66,8 +66,10 @@ def loss_function(
     n_samples: int,
     variance_reduction: str = "none",
     sigma_weights: tuple[float, ...] | None = None,
+    mesh: Any = None,
 ):
-    """One loss function object per setting, so repeated fits reuse the compiled step."""
+    """One loss function object per setting, so repeated fits reuse the compiled step
+    (``mesh``: see :func:`iqpgen.mmd.loss_from_packed`)."""
 
     def loss_fn(params, key, circuit, data, readout=None):
         return mmd.loss_from_packed(
@@ -81,6 +83,7 @@ def loss_function(
             variance_reduction=variance_reduction,
             sigma_weights=sigma_weights,
             readout_error=readout,
+            mesh=mesh,
         )
 
     return loss_fn

@@ -54,9 +54,9 @@ from jax.sharding import Mesh, PartitionSpec
 
 from . import _checks
 from .circuit import IqpCircuit
-from .estimator import moments_from_signs
+from .estimator import check_variance_reduction, moments_from_signs
 
-__all__ = ["sharded_moments", "device_mesh", "initialize_distributed"]
+__all__ = ["sharded_moments", "device_mesh", "check_mesh", "initialize_distributed"]
 
 # Environment variables read by initialize_distributed when an argument is None.
 # JAX itself reads JAX_COORDINATOR_ADDRESS; the other two are iqpgen's (JAX has none).
@@ -65,8 +65,14 @@ ENV_NUM_PROCESSES = "JAX_NUM_PROCESSES"
 ENV_PROCESS_ID = "JAX_PROCESS_ID"
 
 
-def _check_mesh(mesh: Any) -> str:
-    """The name of the single axis of ``mesh``; TypeError/ValueError otherwise."""
+def check_mesh(mesh: Any) -> str:
+    """The name of the single axis of ``mesh``; TypeError/ValueError otherwise.
+
+    Example:
+        >>> from iqpgen import parallel
+        >>> parallel.check_mesh(parallel.device_mesh())
+        'samples'
+    """
     if not isinstance(mesh, Mesh):
         raise TypeError(
             f"mesh must be a jax.sharding.Mesh, got {type(mesh).__name__}; build one with "
@@ -88,6 +94,7 @@ def sharded_moments(
     *,
     mesh: Mesh,
     chunk_size: int | None = None,
+    variance_reduction: str = "none",
 ) -> tuple[jax.Array, jax.Array]:
     """:func:`iqpgen.estimator.moments_from_signs` with the samples split across ``mesh``.
 
@@ -105,10 +112,13 @@ def sharded_moments(
         supps: padded supports, a list of ``(c_b, w_b)`` int arrays (replicated).
         mesh: a one-axis :class:`jax.sharding.Mesh`, e.g. :func:`device_mesh`.
         chunk_size: samples per chunk on each device (memory only).
+        variance_reduction: as in :func:`~iqpgen.estimator.moments_from_signs` (each
+            sample's term depends on that sample alone, so any of them splits).
 
     Returns:
         ``(s1, s2)``, each ``(n_ops,)``, replicated on every device of ``mesh``: equal to
-        ``moments_from_signs(circuit, params, st, supps)`` up to float rounding.
+        ``moments_from_signs(circuit, params, st, supps, variance_reduction=...)`` up to
+        float rounding.
 
     Raises:
         TypeError: ``mesh`` is not a ``jax.sharding.Mesh``, ``circuit`` not an
@@ -127,7 +137,7 @@ def sharded_moments(
         >>> s1.tolist()  # all angles 0: cos φ = 1 for each of the 10 samples
         [10.0, 10.0]
     """
-    _check_mesh(mesh)
+    check_mesh(mesh)
     circuit = _checks.check_circuit(circuit)
     if chunk_size is not None:
         chunk_size = _checks.check_int("chunk_size", chunk_size, minimum=1)
@@ -137,18 +147,20 @@ def sharded_moments(
             f"st must have shape (n_qubits={n}, n_samples), got {tuple(st.shape)}; draw it "
             "with iqpgen.estimator.draw_signs."
         )
-    return _sharded_fn(mesh, chunk_size)(circuit, params, st, supps)
+    variance_reduction = check_variance_reduction(circuit, variance_reduction)
+    return _sharded_fn(mesh, chunk_size, variance_reduction)(circuit, params, st, supps)
 
 
 @functools.lru_cache(maxsize=64)
-def _sharded_fn(mesh: Mesh, chunk_size: int | None):
+def _sharded_fn(mesh: Mesh, chunk_size: int | None, variance_reduction: str):
     """The jitted sharded computation for one mesh and chunk size (inlined under an outer jit;
     compiled once when called eagerly, instead of running op by op)."""
     axis = mesh.axis_names[0]
     n_dev = mesh.size
+    vr = {"variance_reduction": variance_reduction}
 
     def local(circuit, params, st, supps):
-        s1, s2 = moments_from_signs(circuit, params, st, supps, chunk_size=chunk_size)
+        s1, s2 = moments_from_signs(circuit, params, st, supps, chunk_size=chunk_size, **vr)
         return s1[None], s2[None]  # this device's row of the (n_devices, n_ops) partial sums
 
     # check_vma=False: the generic path's lax.scan starts from an unvarying zero carry that
@@ -174,8 +186,9 @@ def _sharded_fn(mesh: Mesh, chunk_size: int | None):
         s1, s2 = partial_sums(circuit, params, st, supps)
         s1, s2 = jnp.sum(s1, axis=0), jnp.sum(s2, axis=0)
         if n_pad:
-            # A zero sample has phase 0: (1, 1) per operator (times the spin_sym factor).
-            z1, z2 = moments_from_signs(circuit, params, jnp.zeros((n, 1), st.dtype), supps)
+            # A zero sample's term (phase 0), removed once per padded column.
+            zero = jnp.zeros((n, 1), st.dtype)
+            z1, z2 = moments_from_signs(circuit, params, zero, supps, **vr)
             s1, s2 = s1 - n_pad * z1, s2 - n_pad * z2
         return s1, s2
 

@@ -30,6 +30,7 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
     params = model.get_params()
     params["optimizer"] = None if model.optimizer is None else repr(model.optimizer)
     params["init"] = model.init if isinstance(model.init, str) else "array"
+    params["mesh"] = None  # this run's devices, not the model's
     params["random_state"] = (
         model.random_state if isinstance(model.random_state, int | type(None)) else None
     )

@@ -368,14 +368,41 @@ def test_errors_are_one_line(workdir, bad_files, capsys, argv, match):
         (["export", "{w}/model.npz"], "nothing to do"),
         (["data", "nosuch", "--out", "x.csv"], "invalid choice"),
         (["evaluate", "{w}/model.npz", "{w}/test.csv", "--bogus"], "unrecognized arguments"),
+        (["fit", "{w}/train.csv", "--out", "m.npz", "--devices", "0"], "--devices"),
+        (["fit", "{w}/train.csv", "--out", "m.npz", "--devices", "64"],
+         "--devices 64: this process has 1 cpu device; for N CPU devices set XLA_FLAGS"),
+        (["fit", "{w}/train.csv", "--out", "m.npz", "--coordinator", "h:1"], "add --distributed"),
+        (["fit", "{w}/train.csv", "--out", "m.npz", "--distributed"], "needs --seed"),
     ],
-)
+)  # fmt: skip
 def test_usage_errors_exit_2(workdir, capsys, argv, match):
     argv = [a.format(w=workdir) for a in argv]
     code, out, err = run(capsys, *argv)
     line = assert_one_line_error(code, err, expected_code=2)
     assert re.search(match, line), line
     assert out == ""
+
+
+def test_distributed_without_a_coordinator_is_refused_before_the_work(workdir, monkeypatch, capsys):
+    for var in ("JAX_COORDINATOR_ADDRESS", "SLURM_JOB_ID", "OMPI_COMM_WORLD_SIZE"):
+        monkeypatch.delenv(var, raising=False)
+    argv = ["fit", f"{workdir}/train.csv", "--out", "m.npz", "--distributed", "--seed", "1"]
+    code, out, err = run(capsys, *argv)
+    line = assert_one_line_error(code, err, expected_code=2)
+    assert "needs the coordinator" in line and "JAX_COORDINATOR_ADDRESS" in line
+
+
+def test_fit_on_a_one_device_mesh_gives_the_one_device_model(workdir, tmp_path, capsys):
+    """--devices 1 runs the sharded loss on a one-device mesh: the model of the plain
+    Monte Carlo fit (a mesh makes estimator 'auto' Monte Carlo)."""
+    argv = ["fit", str(workdir / "train.csv"), "--max-steps", "10", "--learning-rate", "0.01"]
+    argv += ["--n-ops", "64", "--n-samples", "64", "--sigma", "1.5", "--seed", "3", "--quiet"]
+    for name, extra in (("mesh", ["--devices", "1"]), ("plain", ["--estimator", "monte_carlo"])):
+        code, _, err = run(capsys, *argv, "--out", tmp_path / f"{name}.npz", *extra)
+        assert code == 0, err
+    got, ref = (iqpgen.IqpModel.load(tmp_path / f"{n}.npz") for n in ("mesh", "plain"))
+    assert got.estimator_ == ref.estimator_ == "monte_carlo"
+    np.testing.assert_allclose(got.params_, ref.params_, atol=1e-6)
 
 
 @pytest.mark.parametrize(

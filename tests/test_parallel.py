@@ -96,11 +96,39 @@ def test_sharded_loss_and_grad_equal_single_device_on_4_devices(four_devices):
 def test_sharded_moments_equal_unsharded_on_4_devices(four_devices):
     # spin_sym (operators of odd weight are zero), fewer samples than devices (whole
     # devices of padding), and chunk_size: padded samples contribute nothing.
-    for name in ("spin_sym", "few_samples", "chunked"):
+    for name in ("spin_sym", "few_samples", "chunked", "control_antithetic", "control"):
         ref, got = four_devices[f"moments_ref_{name}"], four_devices[f"moments_got_{name}"]
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5 * max(1.0, np.abs(ref).max()))
     # spin_sym: the operator Z0 (weight 1) has expectation exactly 0.
     assert four_devices["moments_got_spin_sym"][:, 0].tolist() == [0.0, 0.0]
+
+
+def test_model_with_a_mesh_fits_as_on_one_device(four_devices):
+    """IqpModel(mesh=...) trains on 4 devices to the one-device parameters (8 Adam steps of
+    control+antithetic estimates; the partial sums add in another order, so a few ulps)."""
+    r = four_devices
+    assert str(r["model_sharded_vr"]) == "control+antithetic"
+    np.testing.assert_allclose(r["model_sharded_loss"], r["model_single_loss"], rtol=0, atol=TOL)
+    np.testing.assert_allclose(r["model_sharded_params"], r["model_single_params"], atol=1e-5)
+    assert np.abs(r["model_single_params"] - r["model_single_params"][0]).max() > 0
+
+
+def test_model_mesh_is_checked_and_not_saved(tmp_path):
+    X = np.random.default_rng(0).integers(0, 2, (40, 5))
+    with pytest.raises(TypeError, match="mesh must be a jax.sharding.Mesh"):
+        iqpgen.IqpModel(mesh="cpu", max_steps=1).fit(X)
+    with pytest.raises(ValueError, match="estimator='exact' has none"):
+        iqpgen.IqpModel(mesh=parallel.device_mesh(), estimator="exact").fit(X)
+    two_axes = Mesh(np.array(jax.devices()[:1]).reshape(1, 1), ("a", "b"))
+    with pytest.raises(ValueError, match="exactly one axis"):
+        iqpgen.IqpModel(mesh=two_axes, max_steps=1).fit(X)
+    kw = dict(max_steps=3, n_ops=20, n_samples=20, random_state=0, verbose=False)
+    model = iqpgen.IqpModel(mesh=parallel.device_mesh(), **kw).fit(X)
+    assert model.estimator_ == "monte_carlo"  # "auto" with a mesh
+    ref = iqpgen.IqpModel(estimator="monte_carlo", **kw).fit(X)
+    np.testing.assert_allclose(model.params_, ref.params_, atol=1e-6)
+    model.save(tmp_path / "m.npz")
+    assert iqpgen.IqpModel.load(tmp_path / "m.npz").mesh is None
 
 
 def _free_port() -> int:

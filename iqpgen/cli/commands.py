@@ -69,12 +69,70 @@ def seed_or_fresh(seed: int | None) -> int:
 # ------------------------------------------------------------------------------ commands
 
 
+# Set in every process of a SLURM or Open MPI launch, where JAX finds the coordinator itself.
+_LAUNCHER_VARIABLES = ("SLURM_JOB_ID", "OMPI_COMM_WORLD_SIZE")
+
+
+def _fit_mesh(args: argparse.Namespace) -> Any:
+    """The device mesh of ``iqpgen fit --devices/--distributed`` (None: one device). Joins
+    the multi-process run first, before anything starts JAX's backend."""
+    from .. import parallel
+
+    launched = {"--coordinator": args.coordinator, "--num-processes": args.num_processes,
+                "--process-id": args.process_id}  # fmt: skip
+    given = [name for name, value in launched.items() if value is not None]
+    if given and not args.distributed:
+        raise UsageError(f"{', '.join(given)} configure --distributed; add --distributed.")
+    if args.distributed:
+        if args.seed is None:
+            raise UsageError(
+                "--distributed needs --seed: every process must draw the same samples."
+            )
+        if args.coordinator is None and not any(
+            os.environ.get(v) for v in (parallel.ENV_COORDINATOR, *_LAUNCHER_VARIABLES)
+        ):
+            raise UsageError(
+                "--distributed needs the coordinator (process 0's host:port): give "
+                "--coordinator, --num-processes and --process-id, set JAX_COORDINATOR_ADDRESS, "
+                "JAX_NUM_PROCESSES and JAX_PROCESS_ID, or launch under SLURM or Open MPI."
+            )
+        parallel.initialize_distributed(
+            coordinator_address=args.coordinator,
+            num_processes=args.num_processes,
+            process_id=args.process_id,
+        )
+    if args.devices is None:
+        return parallel.device_mesh() if args.distributed else None
+    import jax
+
+    local = jax.local_devices()
+    if args.devices > len(local):
+        hint = ""
+        if local[0].platform == "cpu":
+            hint = ("; for N CPU devices set XLA_FLAGS=--xla_force_host_platform_device_count=N "
+                    "before the command")  # fmt: skip
+        raise UsageError(
+            f"--devices {args.devices}: this process has {len(local)} {local[0].platform} "
+            f"device{'s' * (len(local) != 1)}{hint}."
+        )
+    if args.distributed:  # the first N devices of every process
+        taken: dict[int, int] = {}
+        devices = []
+        for d in jax.devices():
+            if taken.get(d.process_index, 0) < args.devices:
+                taken[d.process_index] = taken.get(d.process_index, 0) + 1
+                devices.append(d)
+        return parallel.device_mesh(devices)
+    return parallel.device_mesh(local[: args.devices])
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     from ..model import IqpModel
 
     check_writable(args.out, "--out")  # before the training, not after it
     if args.checkpoint:
         check_writable(args.checkpoint, "--checkpoint")
+    mesh = _fit_mesh(args)
     X = read_bits(args.data)
     sigma = resolve_sigma(args.sigma) or "auto"
     seed = seed_or_fresh(args.seed)
@@ -93,6 +151,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         patience=args.patience,
         validation_fraction=fraction,
         keep=args.keep,
+        mesh=mesh,
         random_state=seed,
         verbose=not args.quiet,
     )
@@ -112,6 +171,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
             ) from None
         raise
     seconds = time.perf_counter() - t0
+    if args.distributed:
+        import jax
+
+        if jax.process_index() != 0:  # one process writes the model and reports
+            return 0
     model.save(args.out)
     hist = model.history_
     loss = np.asarray(hist.loss)

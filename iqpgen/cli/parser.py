@@ -205,6 +205,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="checkpoint file; rerunning an interrupted command resumes from it",
     )
+    f.add_argument(
+        "--devices",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="split the circuit samples across the first N local devices (default: one)",
+    )
+    f.add_argument(
+        "--distributed",
+        action="store_true",
+        help="join a multi-process run (coordinator from the options below, JAX_* variables, "
+        "SLURM or Open MPI) and split the samples across every process's devices",
+    )
+    f.add_argument("--coordinator", metavar="HOST:PORT", default=None, help="process 0's address")
+    f.add_argument("--num-processes", type=positive_int, default=None, help="processes in the run")
+    f.add_argument("--process-id", type=nonnegative_int, default=None, help="this process's index")
     f.add_argument("--quiet", "-q", action="store_true", help="no progress bar or header")
     f.set_defaults(func=cmd_fit)
 

@@ -9,7 +9,8 @@ so the parent sets it in this process's environment. Usage::
 Always computes, for each case of CASES, the loss and gradient jitted with
 ``mesh=device_mesh()`` (every device of every process). ``--reference`` adds the same with
 ``mesh=None`` (one device); ``--moments`` compares ``sharded_moments`` with
-``moments_from_signs`` directly on more cases (spin_sym, fewer samples than devices, chunking);
+``moments_from_signs`` directly on more cases (spin_sym, fewer samples than devices, chunking,
+variance reduction) and ``IqpModel`` fits with and without ``mesh=``;
 ``--distributed`` first joins a multi-process run through ``initialize_distributed``
 (arguments left out are read from the JAX_* environment variables). Writes everything to
 OUT.npz for the parent to check.
@@ -50,6 +51,24 @@ def _loss_cases(results: dict, mesh, tag: str) -> None:
         results[f"{tag}_allreduce_{name}"] = hlo.count("all-reduce(")
 
 
+def _model_cases(results: dict, mesh) -> None:
+    """IqpModel fits (control+antithetic estimates, a sample count not a multiple of 4) with
+    and without the mesh."""
+    import iqpgen
+
+    X = np.random.default_rng(1).integers(0, 2, (60, 8)).astype(np.uint8)
+    X[:, 1] = X[:, 0]
+    for tag, m in (("sharded", mesh), ("single", None)):
+        model = iqpgen.IqpModel(
+            estimator="monte_carlo", n_ops=64, n_samples=66, max_steps=8, sigma=[1.0, 2.0],
+            mesh=m, random_state=0, verbose=False,
+        )  # fmt: skip
+        model.fit(X)
+        results[f"model_{tag}_params"] = np.asarray(model.params_)
+        results[f"model_{tag}_loss"] = model.history_.loss
+        results[f"model_{tag}_vr"] = model.loss_options_["variance_reduction"]
+
+
 def _moment_cases(results: dict, mesh) -> None:
     import jax
     import jax.numpy as jnp
@@ -61,19 +80,24 @@ def _moment_cases(results: dict, mesh) -> None:
         jnp.array([[0, 8], [3, 8], [7, 8]], jnp.int32),
         jnp.array([[0, 1, 8, 8], [2, 5, 6, 7], [1, 2, 4, 8]], jnp.int32),
     ]
-    cases = [  # (name, weight, spin_sym, n_samples, chunk_size)
-        ("spin_sym", 2, True, 10, None),
-        ("few_samples", 3, False, 3, None),
-        ("chunked", 3, True, 13, 2),
+    cases = [  # (name, weight, spin_sym, n_samples, chunk_size, variance_reduction)
+        ("spin_sym", 2, True, 10, None, "none"),
+        ("few_samples", 3, False, 3, None, "none"),
+        ("chunked", 3, True, 13, 2, "none"),
+        ("control_antithetic", 2, False, 11, None, "control+antithetic"),
+        ("control", 3, True, 6, 2, "control"),
     ]
-    for name, weight, spin_sym, n_samples, chunk in cases:
+    for name, weight, spin_sym, n_samples, chunk, vr in cases:
         circuit = iqpgen.gates.local_circuit(8, weight, spin_sym=spin_sym)
         params = jax.random.normal(jax.random.key(7), (circuit.n_params,))
         st = estimator.draw_signs(jax.random.key(8), n_samples, 8, spin_sym, jnp.float32)
-        ref = jax.jit(estimator.moments_from_signs)(circuit, params, st, supps)
-        got = jax.jit(functools.partial(parallel.sharded_moments, mesh=mesh, chunk_size=chunk))(
+        ref = jax.jit(functools.partial(estimator.moments_from_signs, variance_reduction=vr))(
             circuit, params, st, supps
         )
+        sharded = functools.partial(
+            parallel.sharded_moments, mesh=mesh, chunk_size=chunk, variance_reduction=vr
+        )
+        got = jax.jit(sharded)(circuit, params, st, supps)
         results[f"moments_ref_{name}"] = np.stack([np.asarray(r) for r in ref])
         results[f"moments_got_{name}"] = np.stack([np.asarray(g) for g in got])
 
@@ -116,6 +140,7 @@ def main() -> None:
         _loss_cases(results, None, "single")
     if args.moments:
         _moment_cases(results, mesh)
+        _model_cases(results, mesh)
     np.savez(args.out, **results)
 
 
