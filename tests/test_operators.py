@@ -52,12 +52,12 @@ def test_regrouped_buckets_give_the_same_moments(monkeypatch):
     p = 0.3 * jax.random.normal(jax.random.key(2), (c.n_params,))
     st = estimator.draw_signs(jax.random.key(3), 64, n, False, jnp.float32)
     ops = operators.draw_operators(
-        jax.random.key(4), jnp.arange(n), tuple(np.linspace(0.8, 4.0, 12)), 200, n
+        jax.random.key(4), jnp.arange(n), tuple(np.linspace(0.8, 4.0, 10)), 100, n
     )
     supps = list(ops.supports)
     assert len(supps) > 8  # beyond the regrouping's bucket count
     moments = jax.jit(estimator.moments_from_signs, static_argnames=("variance_reduction",))
-    for vr in ("none", "control+antithetic"):
+    for vr in ("control+antithetic",):  # every term of the plain estimate and more
         got = moments(c, p, st, supps, variance_reduction=vr)
         with monkeypatch.context() as m:  # every bucket on its own
             m.setattr(core, "merge_buckets", lambda b, _: [[i] for i in range(len(b))])
