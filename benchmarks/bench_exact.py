@@ -8,7 +8,7 @@ measurement alone), at the paper's 16-bit bandwidths σ = [0.6, 1.3]:
 * ``table``, ``generic``, ``pairwise``: :func:`iqpgen.mmd.loss_from_packed` with
   ``n_ops = n_samples = 1000`` per bandwidth on each Monte Carlo path (``generic`` where its
   cost model says under a minute, ``pairwise`` for weight ≤ 2); ``auto`` names the path
-  ``mmd_loss`` picks and :func:`iqpgen.model.choose_estimator`'s choice;
+  ``mmd_loss`` picks and :func:`iqpgen.fitplan.choose_estimator`'s choice;
 * ``pennylane``: ``qml.qnn.iqp_expval`` with an MMD² written on top, jit-compiled (weight ≤ 2
   up to 16 qubits);
 * ``matmul``: ``jnp.dot`` with the FLOP count of the dense contraction
@@ -55,7 +55,7 @@ def run(kind: str, n: int, w: int, repeats: int) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from iqpgen import costs, mmd, model
+    from iqpgen import costs, fitplan, mmd
 
     circuit, X, params = _setup(n, w)
     out = {"gates": circuit.n_params}
@@ -75,7 +75,7 @@ def run(kind: str, n: int, w: int, repeats: int) -> dict:
     else:
         path = costs.choose_path(circuit, len(SIGMAS) * N_OPS, N_SAMPLES)
         out["auto_path"] = path
-        out["auto_estimator"] = model.choose_estimator(circuit, len(SIGMAS), N_OPS, N_SAMPLES)
+        out["auto_estimator"] = fitplan.choose_estimator(circuit, len(SIGMAS), N_OPS, N_SAMPLES)
         loss = functools.partial(
             mmd.loss_from_packed,
             sigmas=SIGMAS,

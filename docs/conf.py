@@ -59,6 +59,7 @@ API_MODULES = [
     "iqpgen.init",
     "iqpgen.train",
     "iqpgen.objective",
+    "iqpgen.fitplan",
     "iqpgen.model",
     "iqpgen.persist",
     "iqpgen.export",

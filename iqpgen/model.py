@@ -7,84 +7,18 @@ import warnings
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 
-from . import _checks, costs, exact, init, kernel, mmd, noise, parallel, persist, train
-from .circuit import IqpCircuit
-from .estimator import (
-    VARIANCE_REDUCTIONS,
-    Estimate,
-    antithetic_applies,
-    check_variance_reduction,
-    expval,
-)
+from . import _checks, exact, kernel, mmd, noise, persist, train
+from .estimator import Estimate, expval
+from .fitplan import make_plan, validate
 from .noise import readout_array
-from .objective import (
-    ESTIMATORS,
-    adam,
-    check_gate_options,
-    circuit_for,
-    exact_loss_function,
-    loss_function,
-)
+from .objective import ESTIMATORS
 from .persist import MODEL_FORMAT
-from .symmetry import resolve_symmetry
 from .verify import verify_samples
 
-__all__ = ["IqpModel", "MODEL_FORMAT", "ESTIMATORS", "choose_estimator"]
-
-
-# Adam's step size for learning_rate="auto": on the 8-blobs and 2D Ising models of the paper
-# (16 qubits, 2,000 steps) 1e-2 gave the lowest exact test MMD² of 1e-3, 3e-3, 1e-2 and 3e-2
-# (3e-2 diverged). On the Monte Carlo loss the peak of the cosine schedule is 2e-3: on the
-# 1,000-qubit scale-free data, 1,967 steps from 2e-3 reached the test MMD² of 3,934 steps from
-# 1e-3, and a constant 1e-3 (the paper's) ended on a plateau the decay goes below.
-_AUTO_LEARNING_RATE = {"exact": 1e-2, "monte_carlo": 2e-3}
-_AUTO_SCHEDULE = {"exact": "constant", "monte_carlo": "cosine"}
-
-
-#: What ``variance_reduction="auto"`` uses on circuits where the antithetic pairing applies
-#: (:func:`iqpgen.estimator.antithetic_applies`); elsewhere ``"control"``.
-AUTO_VARIANCE_REDUCTION = "control+antithetic"
-
-#: ``sigma_weights="auto"`` weighs bandwidth σ by ``u_σ^(−SIGMA_WEIGHT_EXPONENT)``, ``u_σ`` the
-#: data's MMD² to uniform bits (:func:`iqpgen.kernel.uniform_mmd`). With several bandwidths the
-#: plain mean is dominated by the widest ones, whose MMD² is largest, and the narrowest
-#: (high-weight correlations) hardly trains. Measured in ``docs/fitting.md``.
-SIGMA_WEIGHT_EXPONENT = 3 / 8
-
-#: Values of ``IqpModel``'s ``keep``.
-KEEP = ("best", "last")
-
-# validation_fraction="auto": this fraction of the rows is held out when it leaves at least
-# _AUTO_MIN_VALIDATION of them; smaller data sets train on every row, without validation.
-_AUTO_VALIDATION = 0.1
-_AUTO_MIN_VALIDATION = 10
-
-
-def choose_estimator(circuit: IqpCircuit, n_sigmas: int, n_ops: int, n_samples: int) -> str:
-    """What ``estimator="auto"`` trains on: ``"exact"`` where the circuit fits the exact
-    engine's memory budget and an exact step (:func:`iqpgen.costs.exact_step_cost`) costs no
-    more than the cheapest Monte Carlo step (:func:`iqpgen.costs.path_costs`) with
-    ``n_sigmas × n_ops`` operators and ``n_samples`` samples; ``"monte_carlo"`` otherwise.
-
-    Example:
-        >>> import iqpgen
-        >>> from iqpgen.model import choose_estimator
-        >>> choose_estimator(iqpgen.gates.local_circuit(16, 6), 2, 1000, 1000)
-        'exact'
-    """
-    n = circuit.n_qubits
-    if n > exact.max_qubits():
-        return "monte_carlo"
-    mc = min(costs.path_costs(circuit, n_sigmas * n_ops, n_samples).values())
-    return "exact" if costs.exact_step_cost(n, n_sigmas) <= mc else "monte_carlo"
-
-
-#: Values of ``IqpModel``'s ``lr_schedule``.
-LR_SCHEDULES = ("auto", "constant", "cosine")
+__all__ = ["IqpModel", "MODEL_FORMAT", "ESTIMATORS"]
 
 
 class IqpModel(DensityMixin, BaseEstimator):
@@ -113,7 +47,8 @@ class IqpModel(DensityMixin, BaseEstimator):
             state vector, :func:`iqpgen.mmd.exact`; small circuits), ``"monte_carlo"``
             (:func:`iqpgen.mmd_loss`, any size), or ``"auto"``: exact wherever it fits the
             memory budget and a step is no dearer than a Monte Carlo one
-            (:func:`choose_estimator`). Training, validation and :meth:`mmd` use it.
+            (:func:`iqpgen.fitplan.choose_estimator`). Training, validation and :meth:`mmd`
+            use it.
         n_ops, n_samples: operators and circuit samples per Monte Carlo loss estimate.
         variance_reduction: the Monte Carlo estimator of each ``⟨Z_a⟩``
             (:func:`iqpgen.estimator.moments_from_signs`): ``"auto"`` is
@@ -234,133 +169,9 @@ class IqpModel(DensityMixin, BaseEstimator):
     def _check_X(self, X: Any, name: str = "X", min_rows: int = 2) -> np.ndarray:
         return _checks.check_rows(self, name, X, min_rows=min_rows)
 
-    def _resolve_sigma(self, sigma: Any, X: np.ndarray) -> tuple[float, ...]:
-        if isinstance(sigma, str):
-            if sigma != "auto":
-                raise ValueError(f"sigma must be 'auto', a float > 0 or a list, got {sigma!r}.")
-            return tuple(kernel.sigma_heuristic(X))
-        return kernel.as_sigmas(sigma)
-
-    def _validate_hyperparameters(self) -> None:
-        if not isinstance(self.estimator, str) or self.estimator not in ESTIMATORS:
-            raise ValueError(
-                f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}: 'exact' for the "
-                "noise-free loss of small circuits, 'monte_carlo' for any size."
-            )
-        _checks.check_int("n_ops", self.n_ops, minimum=1)
-        _checks.check_int("n_samples", self.n_samples, minimum=2)
-        _checks.check_int("max_steps", self.max_steps, minimum=0)
-        if self.patience is not None:
-            _checks.check_int("patience", self.patience, minimum=1)
-        check_gate_options(self)
-        if self.optimizer is None:
-            if not (isinstance(self.learning_rate, str) and self.learning_rate == "auto"):
-                _checks.check_number("learning_rate", self.learning_rate, low=0.0)
-        elif not hasattr(self.optimizer, "update"):
-            raise TypeError(f"optimizer must be an optax transformation, got {self.optimizer!r}.")
-        else:
-            _checks.refuse_unused(
-                self,
-                ("learning_rate", "lr_schedule"),
-                "they set the built-in Adam; with optimizer= set them in the optax transformation",
-            )
-        if self.estimator == "exact":
-            _checks.refuse_unused(
-                self,
-                ("n_ops", "n_samples", "variance_reduction"),
-                "they set the Monte Carlo loss, and estimator='exact' has no sampling",
-            )
-        if not isinstance(self.init, str):
-            _checks.refuse_unused(self, ("init_scale",), "init= gives the angles themselves")
-        if not (isinstance(self.validation_fraction, str) and self.validation_fraction == "auto"):
-            _checks.check_number(
-                "validation_fraction", self.validation_fraction, low=0.0, low_open=False, high=1.0
-            )
-        if isinstance(self.sigma_weights, str) and self.sigma_weights not in ("auto", "equal"):
-            raise ValueError(
-                f"sigma_weights must be 'auto', 'equal' or one number per bandwidth, got "
-                f"{self.sigma_weights!r}."
-            )
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(
-                f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}: 'cosine' "
-                "decays the learning rate to 0 over max_steps."
-            )
-        if self.keep not in KEEP:
-            raise ValueError(
-                f"keep must be 'best' (the parameters of the best validation loss) or 'last', "
-                f"got {self.keep!r}."
-            )
-        if self.variance_reduction != "auto" and self.variance_reduction not in VARIANCE_REDUCTIONS:
-            raise ValueError(
-                f"variance_reduction must be 'auto' or one of {VARIANCE_REDUCTIONS}, got "
-                f"{self.variance_reduction!r}."
-            )
-        if self.init_scale is not None:
-            _checks.check_number("init_scale", self.init_scale, low=0.0, low_open=False)
-        if self.mesh is not None:
-            parallel.check_mesh(self.mesh)
-            if self.estimator == "exact":
-                raise ValueError(
-                    "mesh splits the Monte Carlo loss's circuit samples across devices, and "
-                    "estimator='exact' has none; use estimator='monte_carlo' or no mesh."
-                )
-        if not isinstance(self.sigma, str):
-            kernel.as_sigmas(self.sigma)
-
     def _readout(self, n: int) -> jax.Array | None:
         """``readout_error`` as float32 flip probabilities ``(n,)``, or None."""
         return readout_array(self.readout_error, n)
-
-    def _resolve_estimator(self, circuit: IqpCircuit, n_sigmas: int) -> str:
-        if self.estimator == "exact":
-            exact.check_size(circuit.n_qubits, what="estimator='exact'")
-            return "exact"
-        if self.estimator == "monte_carlo" or self.mesh is not None:
-            return "monte_carlo"
-        return choose_estimator(circuit, n_sigmas, int(self.n_ops), int(self.n_samples))
-
-    def _build_circuit(self, X: np.ndarray) -> IqpCircuit:
-        spin_sym = self.spin_sym or resolve_symmetry(self.symmetry, X) == "global_flip"
-        return circuit_for(self.gates, X.shape[1], max_weight=self.max_weight, spin_sym=spin_sym)
-
-    def _initial_params(self, circuit: IqpCircuit, X: np.ndarray, key: jax.Array) -> jax.Array:
-        if isinstance(self.init, str):
-            if self.init == "data":
-                return init.from_data(circuit, X, scale=self.init_scale)
-            if self.init == "moments":
-                shrink = 1.0 if self.init_scale is None else self.init_scale
-                return init.from_moments(circuit, X, shrink=shrink)
-            if self.init == "normal":
-                std = 0.01 if self.init_scale is None else self.init_scale
-                return init.normal(circuit, key=key, std=std)
-            raise ValueError(
-                f"init must be 'data', 'moments', 'normal' or an array, got {self.init!r}."
-            )
-        return _checks.check_params(circuit, self.init).astype(jnp.float32)
-
-    def _resolve_sigma_weights(
-        self, sigmas: tuple[float, ...], X: np.ndarray, kind: str
-    ) -> tuple[float, ...] | None:
-        w = self.sigma_weights
-        if not isinstance(w, str):  # checked even for one bandwidth: nothing is ignored
-            w = np.asarray(w, np.float64).ravel()
-            if w.size != len(sigmas) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() == 0:
-                raise ValueError(
-                    f"sigma_weights must be 'auto', 'equal' or {len(sigmas)} numbers >= 0 (one "
-                    f"per bandwidth, not all 0), got {self.sigma_weights!r}."
-                )
-        if len(sigmas) == 1 or (isinstance(w, str) and (w == "equal" or kind == "exact")):
-            return None
-        if isinstance(w, str):  # "auto": validated in _validate_hyperparameters
-            u = np.maximum(kernel.uniform_mmd(X, sigmas), 1e-12)
-            w = u ** (-SIGMA_WEIGHT_EXPONENT)
-        return tuple(float(v) for v in w / w.mean())
-
-    def _resolve_variance_reduction(self, circuit: IqpCircuit) -> str:
-        if self.variance_reduction == "auto":
-            return AUTO_VARIANCE_REDUCTION if antithetic_applies(circuit) else "control"
-        return check_variance_reduction(circuit, self.variance_reduction)
 
     def _loss_kwargs(self, sigmas: tuple[float, ...]) -> dict:
         """The Monte Carlo loss's settings: those of the fit once fitted, else the
@@ -394,101 +205,29 @@ class IqpModel(DensityMixin, BaseEstimator):
             callback: ``callback(step, params)`` after every chunk of steps (see
                 :func:`iqpgen.train.run`), e.g. to evaluate the model along the way.
         """
-        self._validate_hyperparameters()
+        validate(self)
         for attr in ("n_features_in_", "params_", "loss_options_"):
             if hasattr(self, attr):
                 delattr(self, attr)
-        X = self._check_X(X)
-        key = _checks.key_from(self.random_state)
-        k_split, k_init, k_train, k_val = jax.random.split(key, 4)
-        circuit = self._build_circuit(X)
-        readout = self._readout(X.shape[1])
-        n_sigmas = 3 if isinstance(self.sigma, str) else len(kernel.as_sigmas(self.sigma))
-        kind = self._resolve_estimator(circuit, n_sigmas)
-        fraction = self.validation_fraction
-        # The exact loss with validation_fraction="auto": the held-out rows choose the number
-        # of steps, then the model trains on every row for that many (``refit``).
-        refit = False
-        if isinstance(fraction, str):
-            ok = int(round(_AUTO_VALIDATION * X.shape[0])) >= _AUTO_MIN_VALIDATION
-            fraction = _AUTO_VALIDATION if ok else 0.0
-            refit = ok and kind == "exact" and X_val is None and self.keep == "best"
-        X_all = X
-        if X_val is not None:
-            X_val = _checks.check_binary_matrix("X_val", X_val, n_cols=X.shape[1], min_rows=2)
-        elif fraction > 0:
-            n_val = int(round(fraction * X.shape[0]))
-            if n_val < 2 or X.shape[0] - n_val < 2:
-                raise ValueError(
-                    f"validation_fraction={fraction} leaves {n_val} validation "
-                    f"and {X.shape[0] - n_val} training rows; each needs at least 2."
-                )
-            perm = np.asarray(jax.random.permutation(k_split, X.shape[0]))
-            X_val, X = X[perm[:n_val]], X[perm[n_val:]]
-        sigmas = self._resolve_sigma(self.sigma, X)
-        params0 = self._initial_params(circuit, X, k_init)
-        lr = self.learning_rate
-        if isinstance(lr, str):
-            lr = _AUTO_LEARNING_RATE[kind]
-        schedule = self.lr_schedule
-        if schedule == "auto":
-            schedule = _AUTO_SCHEDULE[kind]
-        optimizer = self.optimizer or adam(float(lr), schedule, int(self.max_steps))
-        self.loss_options_ = {
-            "n_ops": int(self.n_ops),
-            "n_samples": int(self.n_samples),
-            "variance_reduction": self._resolve_variance_reduction(circuit),
-        }
-        kw = self._loss_kwargs(sigmas)
-        weights = self._resolve_sigma_weights(sigmas, X, kind)
-        if kind == "exact":
-            loss_fn, prepare = exact_loss_function(sigmas, weights), mmd.data_table
-        else:
-            loss_fn, prepare = (
-                loss_function(**kw, sigma_weights=weights, mesh=self.mesh),
-                mmd.pack_data,
-            )
-
-        val_fn = val_args = None
-        if X_val is not None:
-
-            def val_fn(params, circ, data, readout):  # one key for every check: comparable
-                return loss_fn(params, k_val, circ, data, readout)
-
-            val_args = (circuit, prepare(X_val), readout)
-        meta = {
-            "estimator": kind,
-            "n_qubits": circuit.n_qubits,
-            "n_params": circuit.n_params,
-            "sigmas": list(sigmas),
-            "sigma_weights": None if weights is None else list(weights),
-            # A cosine schedule's rates depend on the number of steps; a constant one's not.
-            "lr_schedule_steps": (
-                int(self.max_steps) if schedule == "cosine" and self.optimizer is None else None
-            ),
-            "n_rows": int(X.shape[0]),
-            "data_sum": int(X.sum()),
-            "readout_error": None if readout is None else np.asarray(readout).tolist(),
-            **self.loss_options_,
-        }
+        plan = make_plan(self, self._check_X(X), X_val)
         result = train.run(
-            loss_fn,
-            params0,
-            optimizer,
-            key=k_train,
+            plan.loss_fn,
+            plan.params0,
+            plan.optimizer,
+            key=plan.key,
             n_steps=int(self.max_steps),
-            args=(circuit, prepare(X), readout),
-            val_fn=val_fn,
-            val_args=val_args or (),
+            args=plan.args,
+            val_fn=plan.val_fn,
+            val_args=plan.val_args,
             patience=self.patience,
             checkpoint=checkpoint,
             checkpoint_every=checkpoint_every,
-            checkpoint_meta=meta,
+            checkpoint_meta=plan.meta,
             callback=callback,
             verbose=bool(self.verbose),
         )
         history = result.history
-        if kind == "exact" and X_val is None and len(history.loss) > 1:
+        if plan.kind == "exact" and plan.val_fn is None and len(history.loss) > 1:
             if history.loss[-1] > history.loss[0]:
                 warnings.warn(
                     f"the exact training loss ended above its start "
@@ -508,23 +247,25 @@ class IqpModel(DensityMixin, BaseEstimator):
         if self.keep == "last":
             history = history._replace(best_step=len(history.loss))
         params = result.params if self.keep == "best" else result.state.params
-        if refit:
+        if plan.refit is not None:  # every row, for the number of steps the held-out rows chose
+            params0, args = plan.refit
             params = train.run(
-                loss_fn,
-                self._initial_params(circuit, X_all, k_init),
-                optimizer,
-                key=k_train,
+                plan.loss_fn,
+                params0,
+                plan.optimizer,
+                key=plan.key,
                 n_steps=int(history.best_step),
-                args=(circuit, prepare(X_all), readout),
+                args=args,
                 verbose=False,
             ).state.params
-        self.circuit_ = circuit
+        self.circuit_ = plan.circuit
         self.params_ = params
-        self.sigma_ = sigmas
-        self.sigma_weights_ = weights
-        self.estimator_ = kind
+        self.sigma_ = plan.sigmas
+        self.sigma_weights_ = plan.weights
+        self.estimator_ = plan.kind
+        self.loss_options_ = plan.loss_options
         self.history_ = history
-        self.n_features_in_ = X.shape[1]
+        self.n_features_in_ = plan.circuit.n_qubits
         return self
 
     # --------------------------------------------------------------- evaluation

@@ -160,7 +160,7 @@ def test_exact_fit_chooses_its_steps_on_held_out_rows_then_trains_on_every_row()
 
 
 def test_auto_estimator_follows_the_cost_model():
-    from iqpgen.model import choose_estimator
+    from iqpgen.fitplan import choose_estimator
 
     small = iqpgen.gates.local_circuit(16, 6)
     assert choose_estimator(small, 2, 1000, 1000) == "exact"
