@@ -212,10 +212,14 @@ def resolve_sigma(sigma: Any, X: np.ndarray) -> tuple[float, ...]:
 
 
 class FitPlan(NamedTuple):
-    """Everything one fit runs (:func:`make_plan`); ``refit``: the starting angles and
-    training arguments on every row, for the exact loss's second run, or None."""
+    """Everything one fit runs (:func:`make_plan`): the :class:`~iqpgen.IqpCircuit`, the
+    loss's kind (``"exact"``/``"monte_carlo"``), bandwidths, weights and options, the loss
+    function and optimizer, the starting angles, the training arguments, the validation
+    function and arguments, the training key, the checkpoint metadata and ``refit``: the
+    starting angles and training arguments on every row, for the exact loss's second run, or
+    None."""
 
-    circuit: IqpCircuit
+    circuit: Any
     kind: str
     sigmas: tuple[float, ...]
     weights: tuple[float, ...] | None
