@@ -87,6 +87,12 @@ def main(argv: list[str] | None = None) -> dict:
         default=None,
         help="DeepEBM updates (default: the experiment's)",
     )
+    p.add_argument(
+        "--selection",
+        choices=("auto", "likelihood", "mmd"),
+        default="auto",
+        help="held-out criterion of the RBM and DeepEBM (see their selection option)",
+    )
     args = p.parse_args(argv)
     if args.experiment not in EXPERIMENTS:
         p.error(f"unknown experiment {args.experiment!r}; choose one of {', '.join(EXPERIMENTS)}")
@@ -103,6 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
     with timer.phase("data"):
         X_train, X_test, _ = load_data(exp, args, cfg)
     budget = QUICK if args.quick else {"rbm": {}, "ebm": {}}
+    budget = {k: {**v, "selection": args.selection} for k, v in budget.items()}
     for flag, model, option in (("rbm_epochs", "rbm", "n_iter"), ("ebm_steps", "ebm", "n_steps")):
         value = getattr(args, flag)
         if value is not None:

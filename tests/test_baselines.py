@@ -355,6 +355,37 @@ def test_deep_ebm_reuses_its_compiled_step():
     assert _trainer.cache_info().currsize == compiled  # the second fit reuses the first's step
 
 
+def _two_modes(m: int, n: int = 20, seed: int = 0) -> np.ndarray:
+    """Rows near one of two opposite bit patterns (5% of bits flipped): beyond the enumerable
+    sizes, with two modes."""
+    rng = np.random.default_rng(seed)
+    proto = rng.integers(0, 2, n)
+    X = np.where(rng.random(m)[:, None] < 0.5, proto, 1 - proto)
+    return (X ^ (rng.random((m, n)) < 0.05)).astype(np.uint8)
+
+
+@pytest.mark.parametrize("model", ["RBM", "DeepEBM"])
+def test_held_out_mmd_selects_the_step_beyond_enumerable_sizes(model):
+    """selection="auto" beyond 16 bits scores each evaluation by −MMD² of the chains to the
+    held-out rows (values in [−2, 2], unlike a pseudo-log-likelihood of ~−n·log 2), keeps the
+    best evaluation, and "likelihood" keeps the pseudo-likelihood."""
+    X = _two_modes(300)
+    if model == "RBM":
+        kw = dict(n_components=8, n_iter=3, n_chains=200, random_state=0)
+        make, step = RBM, "best_epoch_"
+    else:
+        kw = dict(hidden=(8,), n_steps=30, eval_every=10, n_chains=100, mcmc_steps=20)
+        kw |= dict(random_state=0)
+        make, step = DeepEBM, "best_step_"
+    fitted = make(**kw).fit(X)
+    scores = fitted.validation_
+    assert len(scores) == 3 and np.all(np.abs(scores) <= 2)
+    every = 1 if model == "RBM" else 10
+    assert getattr(fitted, step) == every * (int(np.argmax(scores)) + 1)
+    pseudo = make(selection="likelihood", **kw).fit(X).validation_
+    assert np.all(pseudo < -2)  # log-likelihood of 20 bits: far below the MMD² range
+
+
 # ------------------------------------------------------------------------ bad input
 @pytest.mark.parametrize(
     "make, call, err, match",
@@ -425,6 +456,12 @@ def test_deep_ebm_reuses_its_compiled_step():
         (lambda: DeepEBM(l2=-1.0), lambda m: m.fit([[0, 1], [1, 0]]), ValueError,
          "l2 must be"),
         (DeepEBM, lambda m: m.fit([[0, 2], [1, 1]]), ValueError, "only 0 and 1"),
+        (lambda: RBM(selection="bic"), lambda m: m.fit([[0, 1], [1, 0]]), ValueError,
+         "selection must be one of"),
+        (lambda: DeepEBM(selection="mmd", n_steps=2), lambda m: m.fit(np.eye(20, 6, dtype=int)),
+         ValueError, "selection='mmd' scores the persistent chains of PCD training"),
+        (lambda: DeepEBM(validation_fraction=0.0, selection="mmd"),
+         lambda m: m.fit([[0, 1], [1, 0]]), ValueError, "selection='mmd' is not used"),
         # Options that another makes unused are refused, not ignored.
         (lambda: RBM(validation_fraction=0.0, patience=3), lambda m: m.fit([[0, 1], [1, 0]]),
          ValueError, "patience=3 is not used: .*validation_fraction=0"),

@@ -192,7 +192,9 @@ class DeepEBM(EnergyBaseline):
     held out; every ``eval_every`` updates the model is scored on them — the exact mean
     log-likelihood up to :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits (the partition
     function by enumeration), an unbiased pseudo-likelihood estimate (one bit per row, fixed key)
-    beyond — the best parameters are kept (``best_step_``), and training stops after
+    beyond (``selection="likelihood"``), or the MMD² of the persistent chains to them
+    (``selection="mmd"``; ``"auto"``: beyond the enumerable sizes) — the best parameters are
+    kept (``best_step_``), and training stops after
     ``patience`` evaluations without improvement.
 
     **Symmetry and sampling** as :class:`~iqpgen.baselines.RBM`: ``symmetry="global_flip"``
@@ -220,6 +222,12 @@ class DeepEBM(EnergyBaseline):
             train to the end and keep the best (learning curves have long plateaus before a
             correlation is learned, so stopping early is a choice to make per dataset).
         validation_fraction: rows held out for the choice of step (0: keep the last).
+        selection: how the held-out rows score a step: ``"likelihood"`` (exact, or the
+            pseudo-likelihood beyond :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits),
+            ``"mmd"`` (``−MMD²`` at ``sigma`` between the persistent chains' states and the
+            held-out rows; PCD training only), or ``"auto"``: the exact likelihood where
+            it is enumerable, MMD² beyond (the pseudo-likelihood does not follow MMD² on data
+            with several modes).
         symmetry: ``"auto"``, ``"global_flip"`` or ``None``.
         sampler: ``"auto"``, ``"exact"`` or ``"mcmc"``.
         burn_in, thinning, global_flip, n_temperatures, max_sweeps: the sampling chains'
@@ -253,6 +261,7 @@ class DeepEBM(EnergyBaseline):
         eval_every: int = 250,
         patience: int | None = None,
         validation_fraction: float = 0.1,
+        selection: str = "auto",
         symmetry: str | None = "auto",
         sampler: str = "auto",
         burn_in: int = 200,
@@ -276,6 +285,7 @@ class DeepEBM(EnergyBaseline):
         self.eval_every = eval_every
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.selection = selection
         self.symmetry = symmetry
         self.sampler = sampler
         self.burn_in = burn_in
@@ -334,6 +344,13 @@ class DeepEBM(EnergyBaseline):
         graphdef, state = nnx.split(_energy_module(n, hidden, seed))
         mcmc_steps = 5 * n if self.mcmc_steps is None else int(self.mcmc_steps)
         exact = mcmc.use_enumeration(self.training, n, name="training", instead="pcd")
+        by_mmd = bool(len(val)) and self._selects_by_mmd(n)
+        if by_mmd and exact:
+            raise ValueError(
+                f"selection='mmd' scores the persistent chains of PCD training, and training is "
+                f"exact here ({n} bits); use selection='likelihood' or training='pcd'."
+            )
+        sigmas = self._resolve_sigma(X)
         optimizer, chunk = _trainer(
             graphdef,
             float(self.learning_rate),
@@ -364,7 +381,10 @@ class DeepEBM(EnergyBaseline):
             if not np.isfinite(losses[-1]).all():
                 raise FloatingPointError("DeepEBM training diverged; lower learning_rate.")
             if val.shape[0]:
-                score = self._heldout_score(graphdef, state, val, k_val)
+                if by_mmd:
+                    score = self._mmd_score(np.asarray(chains), np.asarray(val), sigmas)
+                else:
+                    score = self._heldout_score(graphdef, state, val, k_val)
                 scores.append(score)
                 if score > best_score:
                     best, best_score, best_step, since = state, score, done, 0
@@ -377,7 +397,7 @@ class DeepEBM(EnergyBaseline):
         self.best_step_ = best_step if val.shape[0] else done
         self.loss_ = np.concatenate(losses)
         self.validation_ = np.asarray(scores, np.float64)
-        self.sigma_ = self._resolve_sigma(X)
+        self.sigma_ = sigmas
         self.n_features_in_ = n
         return self
 

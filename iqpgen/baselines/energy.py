@@ -9,12 +9,17 @@ from typing import Any
 import jax
 import numpy as np
 
-from .. import _checks, mmd
+from .. import _checks, kernel, mmd
 from ..symmetry import check_symmetry, resolve_symmetry, symmetrise
 from . import mcmc
 from .common import MmdBaseline, sample_terms
 
-__all__ = ["EnergyBaseline"]
+__all__ = ["EnergyBaseline", "SELECTIONS"]
+
+#: Values of ``selection``, the held-out criterion that picks the training step to keep.
+SELECTIONS = ("auto", "likelihood", "mmd")
+# Held-out rows the MMD² criterion compares the chains with (evenly spaced beyond this).
+_SELECTION_ROWS = 2000
 
 
 class EnergyBaseline(MmdBaseline):
@@ -48,9 +53,18 @@ class EnergyBaseline(MmdBaseline):
         )
         if self.patience is not None:
             _checks.check_int("patience", self.patience, minimum=1)
+        if not isinstance(self.selection, str) or self.selection not in SELECTIONS:
+            raise ValueError(
+                f"selection must be one of {SELECTIONS}, got {self.selection!r}: 'likelihood' "
+                "scores held-out rows by (pseudo-)likelihood, 'mmd' by the MMD² of the training "
+                "chains to them, 'auto' by the exact likelihood where it is enumerable, by MMD² "
+                "beyond."
+            )
         if float(self.validation_fraction) == 0:
             _checks.refuse_unused(
-                self, ("patience",), "it stops on held-out rows, and validation_fraction=0 has none"
+                self,
+                ("patience", "selection"),
+                "it works on held-out rows, and validation_fraction=0 has none",
             )
         if self.sampler == "exact":
             _checks.refuse_unused(
@@ -74,6 +88,22 @@ class EnergyBaseline(MmdBaseline):
         if self.symmetry_ == "global_flip":
             train, val = np.concatenate([train, 1 - train]), np.concatenate([val, 1 - val])
         return train, val
+
+    def _selects_by_mmd(self, n: int) -> bool:
+        """Whether held-out rows score the model by the MMD² of its training chains."""
+        return self.selection == "mmd" or (self.selection == "auto" and n > mcmc.EXACT_MAX_BITS)
+
+    def _mmd_score(self, chains: np.ndarray, val: np.ndarray, sigmas: tuple[float, ...]) -> float:
+        """``−MMD²`` (higher is better) between the chains' states, the model's samples, and
+        the held-out rows, averaged over ``sigmas``: unlike a (pseudo-)likelihood it follows
+        the test metric on data with several modes. A flip-symmetric model's states count
+        with their mirror images (``val`` already holds the rows' mirrors)."""
+        chains = np.asarray(chains, np.uint8)
+        if self.symmetry_ == "global_flip":
+            chains = np.concatenate([chains, 1 - chains])
+        val = np.asarray(val, np.uint8)
+        val = val[:: max(1, -(-len(val) // _SELECTION_ROWS))]
+        return -kernel.between_samples(chains, val, sigmas)
 
     def _exact(self) -> bool:
         return mcmc.use_enumeration(
