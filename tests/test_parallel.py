@@ -329,3 +329,41 @@ def test_initialize_distributed_reads_and_checks_environment(no_jax_env):
     no_jax_env.setenv("JAX_COORDINATOR_ADDRESS", "no-port")
     with pytest.raises(ValueError, match="coordinator_address must be 'host:port'.*'no-port'"):
         parallel.initialize_distributed()
+
+
+def test_cli_fit_distributed_over_two_processes(tmp_path):
+    """``iqpgen fit --distributed`` in two processes of 2 CPU devices each: process 0 writes
+    the model, process 1 nothing, and the model is the one-device Monte Carlo fit."""
+    X = np.random.default_rng(0).integers(0, 2, (200, 8))
+    X[:, 1] = X[:, 0]
+    np.savetxt(tmp_path / "train.csv", X, fmt="%d", delimiter=",")
+    argv = [sys.executable, "-m", "iqpgen.cli", "fit", str(tmp_path / "train.csv")]
+    argv += ["--max-steps", "5", "--n-ops", "64", "--n-samples", "66", "--sigma", "1.5"]
+    argv += ["--seed", "3", "--quiet", "--estimator", "monte_carlo"]
+    address = f"127.0.0.1:{_free_port()}"
+    local = {"JAX_COORDINATOR_BIND_ADDRESS": address}
+    procs = [
+        subprocess.Popen(
+            [*argv, "--out", str(tmp_path / f"m{i}.npz"), "--distributed",
+             f"--coordinator={address}", "--num-processes=2", f"--process-id={i}"],
+            env=_env(2, **local), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        for i in range(2)
+    ]  # fmt: skip
+    try:
+        logs = [p.communicate(timeout=TIMEOUT)[0] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    for p, log in zip(procs, logs, strict=True):
+        _check_finished(p, log)
+    assert (tmp_path / "m0.npz").exists() and not (tmp_path / "m1.npz").exists()
+    ref = subprocess.run(
+        [*argv, "--out", str(tmp_path / "ref.npz")], env=_env(1), capture_output=True, text=True,
+        timeout=TIMEOUT,
+    )  # fmt: skip
+    _check_finished(ref, ref.stdout + ref.stderr)
+    got, want = (iqpgen.IqpModel.load(tmp_path / f) for f in ("m0.npz", "ref.npz"))
+    np.testing.assert_allclose(got.params_, want.params_, atol=1e-6)
