@@ -395,7 +395,7 @@ def test_distributed_without_a_coordinator_is_refused_before_the_work(workdir, m
 def test_fit_on_a_one_device_mesh_gives_the_one_device_model(workdir, tmp_path, capsys):
     """--devices 1 runs the sharded loss on a one-device mesh: the model of the plain
     Monte Carlo fit (a mesh makes estimator 'auto' Monte Carlo)."""
-    argv = ["fit", str(workdir / "train.csv"), "--max-steps", "10", "--learning-rate", "0.01"]
+    argv = ["fit", str(workdir / "train.csv"), "--max-steps", "3", "--learning-rate", "0.01"]
     argv += ["--n-ops", "64", "--n-samples", "64", "--sigma", "1.5", "--seed", "3", "--quiet"]
     for name, extra in (("mesh", ["--devices", "1"]), ("plain", ["--estimator", "monte_carlo"])):
         code, _, err = run(capsys, *argv, "--out", tmp_path / f"{name}.npz", *extra)

@@ -122,11 +122,10 @@ def test_model_mesh_is_checked_and_not_saved(tmp_path):
     two_axes = Mesh(np.array(jax.devices()[:1]).reshape(1, 1), ("a", "b"))
     with pytest.raises(ValueError, match="exactly one axis"):
         iqpgen.IqpModel(mesh=two_axes, max_steps=1).fit(X)
-    kw = dict(max_steps=3, n_ops=20, n_samples=20, random_state=0, verbose=False)
+    # (equal to the one-device fit: tested on 4 devices above and through the CLI)
+    kw = dict(max_steps=1, n_ops=20, n_samples=20, random_state=0, verbose=False)
     model = iqpgen.IqpModel(mesh=parallel.device_mesh(), **kw).fit(X)
     assert model.estimator_ == "monte_carlo"  # "auto" with a mesh
-    ref = iqpgen.IqpModel(estimator="monte_carlo", **kw).fit(X)
-    np.testing.assert_allclose(model.params_, ref.params_, atol=1e-6)
     model.save(tmp_path / "m.npz")
     assert iqpgen.IqpModel.load(tmp_path / "m.npz").mesh is None
 
