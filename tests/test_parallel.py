@@ -130,6 +130,21 @@ def test_model_mesh_is_checked_and_not_saved(tmp_path):
     assert iqpgen.IqpModel.load(tmp_path / "m.npz").mesh is None
 
 
+def _finish_all(procs: list[subprocess.Popen]) -> None:
+    """Wait for every child (killing the rest if one times out) and check each finished."""
+    logs = []
+    try:
+        for p in procs:
+            logs.append(p.communicate(timeout=TIMEOUT)[0])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    for p, log in zip(procs, logs, strict=True):
+        _check_finished(p, log)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -171,17 +186,7 @@ def test_two_processes_give_single_device_numbers(four_devices, tmp_path):
             text=True,
         ),
     ]
-    logs = []
-    try:
-        for p in procs:
-            logs.append(p.communicate(timeout=TIMEOUT)[0])
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.communicate()
-    for p, log in zip(procs, logs, strict=True):
-        _check_finished(p, log)
+    _finish_all(procs)
     ref = four_devices
     for out in outs:
         with np.load(out) as r:
@@ -349,15 +354,7 @@ def test_cli_fit_distributed_over_two_processes(tmp_path):
         )
         for i in range(2)
     ]  # fmt: skip
-    try:
-        logs = [p.communicate(timeout=TIMEOUT)[0] for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.communicate()
-    for p, log in zip(procs, logs, strict=True):
-        _check_finished(p, log)
+    _finish_all(procs)
     assert (tmp_path / "m0.npz").exists() and not (tmp_path / "m1.npz").exists()
     ref = subprocess.run(
         [*argv, "--out", str(tmp_path / "ref.npz")], env=_env(1), capture_output=True, text=True,
