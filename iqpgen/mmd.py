@@ -44,7 +44,7 @@ from .operators import (  # noqa: F401
     operator_plan,
     sample_supports,
 )
-from .walsh import support_masks, walsh_hadamard
+from .walsh import walsh_hadamard
 
 __all__ = [
     "mmd_loss",
@@ -55,6 +55,8 @@ __all__ = [
     "DataTable",
     "data_table",
     "exact_from_table",
+    "exact_per_sigma",
+    "exact_per_sigma_jit",
     "op_weight_table",
     "data_sums",
     "loss_jit",
@@ -77,14 +79,22 @@ class PackedData(NamedTuple):
 
 
 def pack_data(X: Any) -> PackedData:
-    """Pack a 0/1 matrix ``(m, n)`` for fast parities; ``(−1)^{a·x}`` summed over rows is
-    ``m − 2·popcount(XOR of the support rows)``."""
-    X = jnp.asarray(X, jnp.uint32)
+    """Pack a 0/1 matrix ``(m, n)`` (on the host, or in JAX when traced) for fast parities;
+    ``(−1)^{a·x}`` summed over rows is ``m − 2·popcount(XOR of the support rows)``."""
+    if isinstance(X, jax.core.Tracer):  # inside a caller's jit: the same packing in JAX
+        m, n = X.shape
+        words = -(-m // 32)
+        Xt = jnp.zeros((n + 1, words * 32), jnp.uint32).at[:n, :m].set((X > 0).T)
+        bits = jnp.sum(Xt.reshape(n + 1, words, 32) << jnp.arange(32, dtype=jnp.uint32), axis=2)
+        return PackedData(bits.astype(jnp.uint32), jnp.asarray(m, jnp.int32))
+    X = np.asarray(X)
     m, n = X.shape
     words = -(-m // 32)
-    Xt = jnp.zeros((n + 1, words * 32), jnp.uint32).at[:n, :m].set(X.T)
-    bits = jnp.sum(Xt.reshape(n + 1, words, 32) << jnp.arange(32, dtype=jnp.uint32), axis=2)
-    return PackedData(bits.astype(jnp.uint32), jnp.asarray(m, jnp.int32))
+    Xt = np.zeros((n + 1, words * 32), np.uint8)
+    Xt[:n, :m] = (X > 0).T
+    # Row 32w + j of the data is bit j of word w (bytes packed little-endian, read as uint32).
+    bits = np.packbits(Xt, axis=1, bitorder="little").view("<u4")
+    return PackedData(jnp.asarray(bits, jnp.uint32), jnp.asarray(m, jnp.int32))
 
 
 def data_sums(data: PackedData, supp: jax.Array) -> jax.Array:
@@ -390,11 +400,11 @@ class DataTable(NamedTuple):
 def data_table(X: Any) -> DataTable:
     """The :class:`DataTable` of a 0/1 matrix ``(m, n)``: its histogram over the ``2^n``
     bitstrings and one Walsh–Hadamard transform (exact in int32)."""
-    X = jnp.asarray(X)
+    X = np.asarray(X)
     m, n = X.shape
-    cols = jnp.where(X > 0, jnp.arange(n, dtype=jnp.int32), n)
-    counts = jnp.zeros((2**n,), jnp.int32).at[support_masks(cols, n)].add(1)
-    return DataTable(walsh_hadamard(counts), jnp.asarray(m, jnp.int32))
+    index = (X > 0).astype(np.int64) @ (1 << np.arange(n - 1, -1, -1, dtype=np.int64))
+    counts = np.bincount(index, minlength=2**n).astype(np.int32)
+    return DataTable(walsh_hadamard(jnp.asarray(counts)), jnp.asarray(m, jnp.int32))
 
 
 def op_weight_table(n: int, sigma: float, wires: tuple[int, ...] | None = None, dtype=jnp.float32):
@@ -409,6 +419,39 @@ def op_weight_table(n: int, sigma: float, wires: tuple[int, ...] | None = None, 
     return jnp.where((a & ~inside) == 0, jnp.exp(log_pi), 0).astype(dtype)
 
 
+def exact_per_sigma(
+    circuit: IqpCircuit,
+    params: jax.Array,
+    data: DataTable,
+    *,
+    sigmas: tuple[float, ...],
+    wires: tuple[int, ...] | None = None,
+    unbiased: bool = True,
+    readout_error: jax.Array | None = None,
+) -> jax.Array:
+    """Exact MMD² from a :class:`DataTable` at each of ``sigmas``, shape ``(len(sigmas),)``;
+    keyword arguments but ``readout_error`` (the ``(n,)`` flip probabilities, traced) are
+    static. The circuit's expectation-value table is computed once for every bandwidth.
+
+    ``Σ_a π_σ(a) (⟨Z_a⟩_q − F(a)/m)²``, plus ``Σ_a π_σ(a) ((F(a)/m)² − 1)/(m − 1)`` for the
+    unbiased data term (the U-statistic minus the square of the mean, written without
+    cancellation).
+    """
+    zq = expval_table_of(circuit, params)
+    if readout_error is not None:
+        zq = zq * factor_table(readout_error).astype(zq.dtype)
+    f = data.sums.astype(zq.dtype) / data.n_rows.astype(zq.dtype)
+    terms = (zq - f) ** 2
+    if unbiased:
+        terms = terms + (f * f - 1) / (data.n_rows.astype(zq.dtype) - 1)
+    n = circuit.n_qubits
+    return jnp.stack([op_weight_table(n, s, wires, zq.dtype) @ terms for s in sigmas])
+
+
+#: :func:`exact_per_sigma` jit-compiled with its keyword arguments static.
+exact_per_sigma_jit = jax.jit(exact_per_sigma, static_argnames=("sigmas", "wires", "unbiased"))
+
+
 def exact_from_table(
     circuit: IqpCircuit,
     params: jax.Array,
@@ -420,25 +463,16 @@ def exact_from_table(
     sigma_weights: tuple[float, ...] | None = None,
     readout_error: jax.Array | None = None,
 ) -> jax.Array:
-    """Exact MMD² from a :class:`DataTable`; keyword arguments but ``readout_error`` (the
-    ``(n,)`` flip probabilities, traced) are static. The jit-able, differentiable core of
+    """Exact MMD² from a :class:`DataTable`, :func:`exact_per_sigma` averaged over ``sigmas``
+    (weighted by ``sigma_weights`` when given, as in :func:`loss_from_packed`); keyword
+    arguments but ``readout_error`` are static. The jit-able, differentiable core of
     :func:`exact`.
-
-    ``Σ_a π_σ(a) (⟨Z_a⟩_q − F(a)/m)²``, plus ``Σ_a π_σ(a) ((F(a)/m)² − 1)/(m − 1)`` for the
-    unbiased data term (the U-statistic minus the square of the mean, written without
-    cancellation), averaged over ``sigmas`` (weighted by ``sigma_weights`` when given, as in
-    :func:`loss_from_packed`).
     """
-    zq = expval_table_of(circuit, params)
-    if readout_error is not None:
-        zq = zq * factor_table(readout_error).astype(zq.dtype)
-    f = data.sums.astype(zq.dtype) / data.n_rows.astype(zq.dtype)
-    terms = (zq - f) ** 2
-    if unbiased:
-        terms = terms + (f * f - 1) / (data.n_rows.astype(zq.dtype) - 1)
-    n = circuit.n_qubits
-    per_sigma = [op_weight_table(n, s, wires, zq.dtype) @ terms for s in sigmas]
-    return _weighted_mean(per_sigma, sigma_weights)
+    per = exact_per_sigma(
+        circuit, params, data, sigmas=sigmas, wires=wires, unbiased=unbiased,
+        readout_error=readout_error,
+    )  # fmt: skip
+    return _weighted_mean(list(per), sigma_weights)
 
 
 #: :func:`exact_from_table` jit-compiled with its keyword arguments static.

@@ -1,8 +1,9 @@
 """A functional training loop over any optax optimizer.
 
-Steps run in compiled chunks (``lax.scan``). The key of step ``t`` is ``fold_in(key, t)``,
-so a run interrupted after any step and resumed from its checkpoint ends with exactly the
-numbers of an uninterrupted run (same key, versions and sizes). Validation losses drive early
+Steps run in compiled chunks (a ``lax.fori_loop`` of up to ``chunk_size`` steps, one program
+whatever the number of steps left). The key of step ``t`` is ``fold_in(key, t)``, so a run
+interrupted after any step and resumed from its checkpoint ends with exactly the numbers of an
+uninterrupted run (same key, versions and sizes). Validation losses drive early
 stopping; checkpoints are written atomically.
 
 Example:
@@ -104,7 +105,9 @@ class TrainResult(NamedTuple):
 
 
 @functools.lru_cache(maxsize=16)
-def _make_chunk(loss_fn: Callable, optimizer: Any, length: int):
+def _make_chunk(loss_fn: Callable, optimizer: Any, size: int):
+    """One compiled chunk of up to ``size`` steps; the number of steps is an argument, so a
+    shorter last chunk reuses the compiled program."""
     import optax
 
     def body(state: TrainState, key, args):
@@ -114,8 +117,14 @@ def _make_chunk(loss_fn: Callable, optimizer: Any, length: int):
         params = optax.apply_updates(state.params, updates)
         return TrainState(params, opt_state, state.step + 1), loss
 
-    def chunk(state, key, args):
-        return jax.lax.scan(lambda s, _: body(s, key, args), state, None, length=length)
+    def chunk(state, key, args, length):
+        def step(i, carry):
+            s, losses = carry
+            s, loss = body(s, key, args)
+            return s, losses.at[i].set(loss)
+
+        losses = jnp.full((size,), jnp.nan, jnp.result_type(float))
+        return jax.lax.fori_loop(0, length, step, (state, losses))
 
     return jax.jit(chunk, donate_argnums=(0,))
 
@@ -271,8 +280,10 @@ def run(
     try:
         while int(state.step) < n_steps and not stopped:
             length = min(chunk_size, n_steps - int(state.step))
-            state, losses = _make_chunk(loss_fn, optimizer, length)(state, key, args)
-            losses = np.asarray(losses, np.float64)
+            state, losses = _make_chunk(loss_fn, optimizer, chunk_size)(
+                state, key, args, jnp.int32(length)
+            )
+            losses = np.asarray(losses, np.float64)[:length]
             hist["loss"].extend(losses.tolist())
             step = int(state.step)
             bar.update(length)

@@ -63,14 +63,24 @@ def walsh_hadamard(v: Any) -> Any:
         >>> iqpgen.walsh.walsh_hadamard(np.array([1.0, 0.0, 0.0, 0.0]))
         array([1., 1., 1., 1.])
     """
-    xp = np if isinstance(v, np.ndarray) else jnp
-    v = xp.asarray(v)
+    if isinstance(v, np.ndarray):
+        return _butterflies(np, v)
+    v = jnp.asarray(v)
+    _n_bits(v.shape[0])
+    return _walsh_jit(v)
+
+
+def _butterflies(xp: Any, v: Any) -> Any:
     n = _n_bits(v.shape[0])
     rest = v.shape[1:]
     for q in range(n):
         v = v.reshape(2**q, 2, -1)
         v = xp.stack([v[:, 0] + v[:, 1], v[:, 0] - v[:, 1]], axis=1)
     return v.reshape(-1, *rest)
+
+
+# One compiled program per shape (called eagerly, the n passes would dispatch op by op).
+_walsh_jit = jax.jit(lambda v: _butterflies(jnp, v))
 
 
 def bit_weights(n: int) -> jax.Array:

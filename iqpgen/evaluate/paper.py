@@ -17,6 +17,7 @@ chunks, the paper's sample sizes, and its "Random" and "True" reference rows.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,23 +61,12 @@ def _iqp_values(model, chunks, sig: tuple[float, ...], key, n_ops, n_samples) ->
     """``(n_chunks, n_sigmas)`` estimates of an IqpModel; chunk ``c`` with ``fold_in(key, c)``."""
     readout = readout_array(model.readout_error, model.n_features_in_)
     if getattr(model, "estimator_", None) == "exact":
+        table = functools.partial(
+            mmd.exact_per_sigma_jit, model.circuit_, model.params_, sigmas=sig, unbiased=True
+        )
         return np.array(
-            [
-                [
-                    float(
-                        mmd.exact_jit(
-                            model.circuit_,
-                            model.params_,
-                            mmd.data_table(c),
-                            sigmas=(s,),
-                            unbiased=True,
-                            readout_error=readout,
-                        )
-                    )
-                    for s in sig
-                ]
-                for c in chunks
-            ]
+            [np.asarray(table(mmd.data_table(c), readout_error=readout)) for c in chunks],
+            np.float64,
         )
     keys = jax.vmap(lambda c: jax.random.fold_in(key, c))(jnp.arange(len(chunks)))
     data = mmd.stack_packed([mmd.pack_data(c) for c in chunks])
