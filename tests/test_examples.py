@@ -1,20 +1,23 @@
 """The example scripts run end to end in --quick mode and write what they promise.
 
-The scripts run at once, as subprocesses (their time is mostly single-threaded XLA
-compilation, so they overlap well). Datasets come from the iqpgen cache (``$IQPGEN_CACHE``,
-default ``~/.cache/iqpgen``), as they would for a user. ``dwave.py`` is ``paper.py dwave``
+The scripts run one after the other in this process, through their ``main(argv)``.
+Datasets come from the iqpgen cache (``$IQPGEN_CACHE``, default ``~/.cache/iqpgen``), as
+they would for a user. ``dwave.py`` is ``paper.py dwave``
 with its own output folder: the paper script runs here on the other experiments (the D-Wave
 sampler alone costs a 484-spin tempering run), the D-Wave data are tested in test_datasets,
 and the wrapper's argument handling below.
 """
 
+import contextlib
+import io
 import json
 import os
 import pathlib
 import re
-import subprocess
 import sys
 import time
+import traceback
+import warnings
 
 import numpy as np
 import pytest
@@ -31,35 +34,38 @@ EXAMPLES = {
     "baselines-ising": ["baselines.py", "ising"],
 }
 ROWS = ("IQP", "IQP init", "bitflip", "independent", "RBM", "DeepEBM", "uniform", "train set")
-TIMEOUT_S = 600
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Run every example with --quick; returns {name: (returncode, stdout, out_dir, seconds)}."""
+    """Run every example with --quick, one after the other in this process (warnings are
+    errors; compiled programs are shared between scripts, as in one user's session); returns
+    {name: (exit status, stdout and stderr, out_dir, seconds)}."""
     base = tmp_path_factory.mktemp("examples")
-    env = dict(os.environ, PYTHONWARNINGS="error")
-    procs = {}
-    for name, (script, *rest) in EXAMPLES.items():
-        out = base / name
-        cmd = [sys.executable, str(ROOT / "examples" / script), *rest, "--quick", "--out", str(out)]
-        log = open(base / f"{name}.log", "w+")  # closed below
-        procs[name] = (
-            subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=base, env=env),
-            log,
-            out,
-            time.perf_counter(),
-        )
     results = {}
-    for name, (proc, log, out, t0) in procs.items():
-        try:
-            proc.wait(timeout=TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.seek(0)
-        results[name] = (proc.returncode, log.read(), out, time.perf_counter() - t0)
-        log.close()
+    cwd = os.getcwd()
+    try:
+        os.chdir(base)
+        for name, (script, *rest) in EXAMPLES.items():
+            out = base / name
+            text = io.StringIO()
+            code, t0 = 0, time.perf_counter()
+            with (
+                contextlib.redirect_stdout(text),
+                contextlib.redirect_stderr(text),
+                warnings.catch_warnings(),
+            ):
+                warnings.simplefilter("error")
+                try:
+                    _example(script).main([*rest, "--quick", "--out", str(out)])
+                except SystemExit as stop:
+                    code = stop.code if isinstance(stop.code, int) else 1
+                except Exception:
+                    text.write(traceback.format_exc())
+                    code = 1
+            results[name] = (code, text.getvalue(), out, time.perf_counter() - t0)
+    finally:
+        os.chdir(cwd)
     return results
 
 
