@@ -285,11 +285,9 @@ def make_plan(hp: Any, X: np.ndarray, X_val: Any = None) -> FitPlan:
         prepare = mmd.pack_data
     val_fn, val_args = None, ()
     if X_val is not None:
-
-        def val_fn(params, circ, data, readout):  # one key for every check: comparable
-            return loss_fn(params, k_val, circ, data, readout)
-
-        val_args = (circuit, prepare(X_val), readout)
+        # The training loss with one key for every check (comparable checks); the same
+        # function object in every fit with these settings, so its compiled program is reused.
+        val_fn, val_args = loss_fn, (k_val, circuit, prepare(X_val), readout)
     meta = {
         "estimator": kind,
         "n_qubits": circuit.n_qubits,
