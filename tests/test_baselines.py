@@ -319,16 +319,18 @@ def _noisy_pairs(m=2000):
 @pytest.mark.parametrize("training, sampler", [("exact", "exact"), ("pcd", "mcmc")])
 def test_deep_ebm_learns_correlations_independent_bits_cannot(training, sampler):
     """The energy model's samples reproduce both pairs and come much closer to the data (MMD²
-    between samples) than independent bits. Margin measured over seeds 0-4 on an AVX-512
-    machine: the ratio was -0.05 to -0.02 (exact training and sampling) and -0.04 to 0.07 (PCD
-    and MCMC), against the bound 0.3; same seed, same model and samples."""
+    between samples) than independent bits. Margin measured over seeds 0-4 with 1,000 updates
+    on an AVX2 machine: the ratio was -0.05 to -0.02 (exact training and sampling) and -0.03 to
+    0.03 (PCD and MCMC), against the bound 0.3, and both pairs agreed in 0.938-0.957 of the
+    samples (bound 0.9); with 2,000 updates on an AVX-512 machine, -0.05 to -0.02 and -0.04 to
+    0.07."""
     X = _noisy_pairs()
-    kw = dict(hidden=(16,), n_steps=2000, learning_rate=3e-3, mcmc_steps=30, eval_every=100)
+    kw = dict(hidden=(16,), n_steps=1000, learning_rate=3e-3, mcmc_steps=30, eval_every=100)
     kw |= dict(training=training, sampler=sampler)
     model = DeepEBM(sigma=1.0, n_ops=200, n_samples=500, random_state=0, **kw)
     model.fit(X)
-    assert model.symmetry_ is None and model.loss_.shape == (2000,)
-    assert model.validation_.shape == (20,) and 0 < model.best_step_ <= 2000
+    assert model.symmetry_ is None and model.loss_.shape == (1000,)
+    assert model.validation_.shape == (10,) and 0 < model.best_step_ <= 1000
     S = model.sample(2000, random_state=1)
     assert S.dtype == np.uint8 and S.shape == (2000, 6)
     assert (S[:, 0] == S[:, 1]).mean() > 0.9 and (S[:, 3] != S[:, 4]).mean() > 0.9
