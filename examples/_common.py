@@ -23,6 +23,7 @@ import numpy as np
 import iqpgen
 from iqpgen import evaluate
 from iqpgen.baselines import RBM, BitflipModel, DeepEBM, IndependentBits
+from iqpgen.baselines.mcmc import EXACT_MAX_BITS
 from iqpgen.cli import nonnegative_int, positive_float, positive_int
 from iqpgen.io import check_writable
 
@@ -127,6 +128,12 @@ def settings(args: argparse.Namespace, *, n_train: int, n_test: int, steps: int)
     return cfg
 
 
+def chain_options(n_bits: int, **options: Any) -> dict[str, Any]:
+    """``options`` of the RBM's or DeepEBM's sampling chains where chains sample a model of
+    ``n_bits`` bits; none where it is sampled exactly (the models refuse unused options)."""
+    return options if n_bits > EXACT_MAX_BITS else {}
+
+
 def split(X: np.ndarray, n_test: int, key: jax.Array) -> tuple[np.ndarray, np.ndarray]:
     """Training and test rows of ``X``, ``n_test`` test rows after a shuffle by ``key``."""
     order = np.asarray(jax.random.permutation(key, X.shape[0]))
@@ -187,7 +194,9 @@ def train_models(
     with timer.phase("train independent"):
         independent = IndependentBits(sigma=list(sigmas), random_state=seed).fit(X_train)
     with timer.phase("train RBM"):
-        rbm_kw = {"n_iter": cfg["rbm_iter"], "burn_in": cfg["rbm_burn_in"], **rbm_options}
+        n = X_train.shape[1]
+        rbm_kw = {"n_iter": cfg["rbm_iter"], **chain_options(n, burn_in=cfg["rbm_burn_in"])}
+        rbm_kw |= rbm_options
         if args.quick:
             rbm_kw["n_iter"] = cfg["rbm_iter"]
         rbm = RBM(sigma=list(sigmas), random_state=seed, **rbm_kw).fit(X_train)

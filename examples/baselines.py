@@ -20,18 +20,26 @@ import time
 
 import jax
 import numpy as np
-from _common import Timer, check_out, nonnegative_int, parser, positive_int, run_script, settings
+from _common import (
+    Timer,
+    chain_options,
+    check_out,
+    nonnegative_int,
+    parser,
+    positive_int,
+    run_script,
+    settings,
+)
 from _experiments import EXPERIMENTS
 from paper import load_data
 
 from iqpgen import evaluate, mmd, walsh
 from iqpgen.baselines import RBM, DeepEBM, IndependentBits
 
-#: --quick budgets (the full ones are the experiment's, in examples/_experiments.py).
-QUICK = {
-    "rbm": dict(n_iter=3, eval_every=1, burn_in=20),
-    "ebm": dict(n_steps=40, eval_every=20, burn_in=10),
-}
+#: --quick budgets (the full ones are the experiment's, in examples/_experiments.py) and
+#: sampling chains' burn-in where chains sample.
+QUICK = {"rbm": dict(n_iter=3, eval_every=1), "ebm": dict(n_steps=40, eval_every=20)}
+QUICK_BURN_IN = {"rbm": 20, "ebm": 10}
 
 
 def draw(model, n_samples: int, seed: int) -> tuple[np.ndarray, dict]:
@@ -108,7 +116,10 @@ def main(argv: list[str] | None = None) -> dict:
     timer = Timer()
     with timer.phase("data"):
         X_train, X_test, _ = load_data(exp, args, cfg)
-    budget = QUICK if args.quick else {"rbm": {}, "ebm": {}}
+    n = X_train.shape[1]
+    budget = {"rbm": {}, "ebm": {}}
+    if args.quick:
+        budget = {k: v | chain_options(n, burn_in=QUICK_BURN_IN[k]) for k, v in QUICK.items()}
     budget = {k: {**v, "selection": args.selection} for k, v in budget.items()}
     for flag, model, option in (("rbm_epochs", "rbm", "n_iter"), ("ebm_steps", "ebm", "n_steps")):
         value = getattr(args, flag)

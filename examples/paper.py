@@ -35,6 +35,7 @@ import jax
 import numpy as np
 from _common import (
     Timer,
+    chain_options,
     check_out,
     nonnegative_int,
     parser,
@@ -228,7 +229,7 @@ def main(argv: list[str] | None = None) -> dict:
         bitflip["gates"] = iqpgen.gates.graph(graph)
     ebm = dict(exp.ebm)
     if args.quick:
-        ebm["burn_in"] = 10  # sweeps
+        ebm |= chain_options(n, burn_in=10)  # sweeps
     summary, table = run_experiment(
         exp.name,
         X_train,

@@ -325,8 +325,10 @@ def test_deep_ebm_learns_correlations_independent_bits_cannot(training, sampler)
     samples (bound 0.9); with 2,000 updates on an AVX-512 machine, -0.05 to -0.02 and -0.04 to
     0.07."""
     X = _noisy_pairs()
-    kw = dict(hidden=(16,), n_steps=1000, learning_rate=3e-3, mcmc_steps=30, eval_every=100)
-    kw |= dict(training=training, sampler=sampler)
+    kw = dict(hidden=(16,), n_steps=1000, learning_rate=3e-3, eval_every=100)
+    kw |= dict(training=training, sampler=sampler) | (
+        {"mcmc_steps": 30} if training == "pcd" else {}
+    )
     model = DeepEBM(sigma=1.0, n_ops=200, n_samples=500, random_state=0, **kw)
     model.fit(X)
     assert model.symmetry_ is None and model.loss_.shape == (1000,)
@@ -471,6 +473,21 @@ def test_held_out_mmd_selects_the_step_beyond_enumerable_sizes(model):
          ValueError, "burn_in=50 is not used: .*sampler='exact'"),
         (lambda: DeepEBM(sampler="exact", n_temperatures=4), lambda m: m.fit([[0, 1], [1, 0]]),
          ValueError, "n_temperatures=4 is not used"),
+        # sampler="auto" samples up to 16 bits exactly: the chains' options are then unused,
+        # and so are PCD's where training is exact.
+        (lambda: RBM(burn_in=50), lambda m: m.fit([[0, 1], [1, 0]]), ValueError,
+         "burn_in=50 is not used: sampler='auto' samples a model of 2 bits exactly.*"
+         "sampler='mcmc'"),
+        (lambda: RBM(n_chains=100), lambda m: m.fit([[0, 1], [1, 0]]), ValueError,
+         "n_chains=100 is not used: sampler='auto'"),
+        (lambda: RBM(sampler="exact", n_chains=100), lambda m: m.fit([[0, 1], [1, 0]]),
+         ValueError, "n_chains=100 is not used: sampler='exact'"),
+        (lambda: DeepEBM(training="pcd", max_sweeps=500), lambda m: m.fit([[0, 1], [1, 0]]),
+         ValueError, "max_sweeps=500 is not used: sampler='auto'"),
+        (lambda: DeepEBM(sampler="mcmc", mcmc_steps=5), lambda m: m.fit([[0, 1], [1, 0]]),
+         ValueError, "mcmc_steps=5 is not used: .*training is exact.*training='pcd'"),
+        (lambda: DeepEBM(sampler="mcmc", training="exact", n_chains=10),
+         lambda m: m.fit([[0, 1], [1, 0]]), ValueError, "n_chains=10 is not used"),
         (lambda: BitflipModel(gates=[[[0]]], max_weight=3), lambda m: m.fit([[0, 1], [1, 0]]),
          ValueError, "max_weight=3 is not used: gates="),
         (lambda: BitflipModel(optimizer=optax.sgd(0.1), learning_rate=0.5),
@@ -480,6 +497,17 @@ def test_held_out_mmd_selects_the_step_beyond_enumerable_sizes(model):
 def test_bad_input(make, call, err, match):
     with pytest.raises(err, match=match):
         call(make())
+
+
+def test_chain_options_are_used_where_chains_sample():
+    """The options refused on small data are taken where chains train or sample: beyond 16
+    bits with sampler="auto", and with sampler="mcmc" or training="pcd" at any size."""
+    X = np.random.default_rng(0).integers(0, 2, (40, 17))
+    big = RBM(n_iter=1, validation_fraction=0.0, burn_in=7, n_chains=20).fit(X)
+    assert big._settings().burn_in == 7 and not big._exact()
+    small = DeepEBM(hidden=(4,), n_steps=2, eval_every=1, training="pcd", n_chains=8)
+    small.set_params(mcmc_steps=3, sampler="mcmc", burn_in=5).fit(X[:, :4])
+    assert not small._exact() and small.loss_.shape == (2,)
 
 
 def test_bad_input_after_fit():

@@ -350,6 +350,14 @@ class DeepEBM(EnergyBaseline):
                 f"selection='mmd' scores the persistent chains of PCD training, and training is "
                 f"exact here ({n} bits); use selection='likelihood' or training='pcd'."
             )
+        self._refuse_chain_options(n)
+        if exact:
+            _checks.refuse_unused(
+                self,
+                ("n_chains", "mcmc_steps"),
+                f"they set the persistent chains of PCD training, and training is exact here "
+                f"({n} bits, training={self.training!r}); set training='pcd' to train by chains",
+            )
         sigmas = self._resolve_sigma(X)
         optimizer, chunk = _trainer(
             graphdef,

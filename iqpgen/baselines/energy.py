@@ -18,6 +18,8 @@ __all__ = ["EnergyBaseline", "SELECTIONS"]
 
 #: Values of ``selection``, the held-out criterion that picks the training step to keep.
 SELECTIONS = ("auto", "likelihood", "mmd")
+# The options of the sampling chains (unused where a model is sampled by enumeration).
+_CHAIN_OPTIONS = ("burn_in", "thinning", "global_flip", "n_temperatures", "max_sweeps")
 # Held-out rows the MMD² criterion compares the chains with (evenly spaced beyond this).
 _SELECTION_ROWS = 2000
 
@@ -69,9 +71,25 @@ class EnergyBaseline(MmdBaseline):
         if self.sampler == "exact":
             _checks.refuse_unused(
                 self,
-                ("burn_in", "thinning", "global_flip", "n_temperatures", "max_sweeps"),
+                _CHAIN_OPTIONS,
                 "it sets the sampling chains, and sampler='exact' enumerates every row",
             )
+
+    def _refuse_chain_options(self, n: int, extra: tuple[str, ...] = ()) -> None:
+        """Refuse the sampling chains' options and ``extra`` (options used only by chains)
+        set away from their defaults where this model of ``n`` bits is sampled exactly."""
+        if self.sampler == "exact":  # the chains' own options are refused before the work
+            why = "sampler='exact' enumerates every row"
+            names = extra
+        elif self.sampler == "auto" and n <= mcmc.EXACT_MAX_BITS:
+            why = (
+                f"sampler='auto' samples a model of {n} bits exactly, by enumerating its rows "
+                f"(up to {mcmc.EXACT_MAX_BITS} bits); set sampler='mcmc' to sample by chains"
+            )
+            names = _CHAIN_OPTIONS + extra
+        else:
+            return
+        _checks.refuse_unused(self, names, why)
 
     def _training_rows(self, X: np.ndarray, key: jax.Array) -> tuple[np.ndarray, np.ndarray]:
         """Resolve the symmetry (``symmetry_``) and split ``X`` into training and held-out rows;

@@ -109,7 +109,7 @@ class RBM(EnergyBaseline):
         >>> import numpy as np
         >>> from iqpgen.baselines import RBM
         >>> X = np.random.default_rng(0).integers(0, 2, (100, 6))
-        >>> model = RBM(n_iter=2, burn_in=10, random_state=0).fit(X)
+        >>> model = RBM(n_iter=2, random_state=0).fit(X)
         >>> model.n_components_, model.symmetry_, model.sample(4).shape
         (12, 'global_flip', (4, 6))
     """
@@ -192,6 +192,7 @@ class RBM(EnergyBaseline):
         )
         sigmas = self._resolve_sigma(X)
         by_mmd = bool(len(val)) and self._selects_by_mmd(n)
+        self._refuse_chain_options(n, () if by_mmd else ("n_chains",))
         if by_mmd:
             size = (_SELECTION_CHAINS if self.n_chains is None else int(self.n_chains), n)
             chains = jax.random.bernoulli(jax.random.fold_in(key, 1), 0.5, size)
