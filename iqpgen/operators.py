@@ -115,11 +115,28 @@ def _weights(u: jax.Array, n_w: int, p: float, width: int) -> jax.Array:
     return jnp.minimum(jnp.searchsorted(cdf, u), width).astype(jnp.int32)
 
 
-def _floyd_draws(key: jax.Array, weight: jax.Array, width: int, n_w: int) -> jax.Array:
-    """The random numbers of :func:`_floyd_pick`: step i draws t uniform in [0, j] with
-    j = n_w − weight + i, shape ``(width, count)``."""
+def _unit_interval(bits: jax.Array) -> jax.Array:
+    """Uniform float32 numbers in [0, 1) from uint32 random bits (the top 23 as a mantissa, as
+    :func:`jax.random.uniform` makes them)."""
+    one = jnp.uint32(0x3F800000)
+    return jax.lax.bitcast_convert_type((bits >> 9) | one, jnp.float32) - 1.0
+
+
+def _below(hi: jax.Array, lo: jax.Array, top: jax.Array) -> jax.Array:
+    """Integers uniform in ``[0, top)`` (``top`` below 2¹⁶) from two words of uint32 random
+    bits each, ``hi·2³² + lo`` reduced mod ``top`` (bias below ``top / 2⁶⁴``; as
+    :func:`jax.random.randint` makes them)."""
+    span = top.astype(jnp.uint32)
+    mult = (jnp.uint32(1 << 16) % span) ** 2 % span  # 2³² mod span
+    return ((hi % span) * mult + lo % span) % span
+
+
+def _floyd_draws(bits: jax.Array, weight: jax.Array, width: int, n_w: int) -> jax.Array:
+    """The random numbers of :func:`_floyd_pick` from ``2·width·count`` random bits: step i
+    draws t uniform in [0, j] with j = n_w − weight + i, shape ``(width, count)``."""
     top = n_w - weight[None, :] + jnp.arange(1, width + 1, dtype=jnp.int32)[:, None]  # j + 1
-    return jax.random.randint(key, (width, weight.shape[0]), 0, top, jnp.int32)
+    hi, lo = bits.reshape(2, width, weight.shape[0])
+    return _below(hi, lo, top).astype(jnp.int32)
 
 
 def _floyd_pick(draws: jax.Array, weight: jax.Array, width: int, n_w: int) -> jax.Array:
@@ -144,10 +161,6 @@ def _on_wires(chosen: jax.Array, wires: jax.Array, n: int) -> jax.Array:
     return wires_p[chosen].astype(jnp.int32)
 
 
-def _points(key: jax.Array, start: int, count: int, n_ops: int) -> jax.Array:
-    return (start + jnp.arange(count) + jax.random.uniform(key, (count,))) / n_ops
-
-
 def sample_supports(
     key: jax.Array,
     wires: jax.Array,
@@ -161,12 +174,14 @@ def sample_supports(
     """Operators of strata ``start..start+count`` of :func:`operator_plan`, as supports on
     ``wires`` padded to ``width`` with ``n`` (int32 ``(count, width)``): each stratum's weight
     by the inverse binomial CDF at a uniform point inside it (``p`` = :func:`op_probability`),
-    then a uniformly random subset of that size."""
-    k_u, k_pick = jax.random.split(key)
+    then a uniformly random subset of that size. The random numbers are the first
+    ``count·(1 + 2·width)`` 32-bit words of ``key``: the points, then Floyd's draws."""
     n_w = wires.shape[0]
-    weight = _weights(_points(k_u, start, count, n_ops), n_w, p, width)
-    chosen = _floyd_pick(_floyd_draws(k_pick, weight, width, n_w), weight, width, n_w)
-    return _on_wires(chosen, wires, n)
+    bits = jax.random.bits(key, (count * (1 + 2 * width),), jnp.uint32)
+    u = (start + jnp.arange(count) + _unit_interval(bits[:count])) / n_ops
+    weight = _weights(u, n_w, p, width)
+    draws = _floyd_draws(bits[count:], weight, width, n_w)
+    return _on_wires(_floyd_pick(draws, weight, width, n_w), wires, n)
 
 
 class Operators(NamedTuple):
@@ -185,8 +200,8 @@ def draw_operators(
 ) -> Operators:
     """The operators of the Monte Carlo MMD² for ``key`` (traceable; ``sigmas``, ``n_ops`` and
     ``n`` static): ``n_ops`` stratified operators of each bandwidth on ``wires`` (int32,
-    distinct qubits of ``range(n)``), padded with ``n``; bandwidth ``s``'s bucket ``b`` is
-    :func:`sample_supports` with ``fold_in(fold_in(key, s), b)``.
+    distinct qubits of ``range(n)``), padded with ``n``; bucket ``b`` (the buckets of every
+    bandwidth, in order) is :func:`sample_supports` with ``fold_in(key, b)``.
 
     Every bucket's random numbers come from its own key, but the weights and the subsets of
     all buckets are computed together (one search, one loop of Floyd's algorithm over the
@@ -210,43 +225,42 @@ def draw_operators(
         return Operators((), ())
     n_b = len(plan)
     sig_of = np.array([si for si, *_ in plan])
-    bucket = np.array([np.sum(sig_of[:b] == sig_of[b]) for b in range(n_b)])
     counts = np.array([count for *_, count, _ in plan])
     widths = np.array([width for *_, width in plan])
     starts = np.concatenate([[0], np.cumsum(counts)])
     max_w = int(widths.max())
-    # The random numbers of every bucket in one batched draw, each from its bucket's key:
-    # counter-based bits depend only on the key and the flat index, so the first count
-    # (width x count) numbers of a longer draw are those of the bucket's own draw.
-    keys = jax.vmap(
-        lambda si, bi: jax.random.split(jax.random.fold_in(jax.random.fold_in(key, si), bi))
-    )(jnp.asarray(sig_of), jnp.asarray(bucket))
-    u_all = jax.vmap(lambda k: jax.random.uniform(k, (int(counts.max()),)))(keys[:, 0])
+    # The random bits of every bucket in one batched draw, each from its bucket's key:
+    # counter-based bits depend only on the key and the flat index, so the first
+    # count·(1 + 2·width) of a longer draw are those of the bucket's own draw.
+    keys = jax.vmap(lambda b: jax.random.fold_in(key, b))(jnp.arange(n_b, dtype=jnp.uint32))
+    length = int(np.max(counts * (1 + 2 * widths)))
+    bits = jax.vmap(lambda k: jax.random.bits(k, (length,), jnp.uint32))(keys)
     u = jnp.concatenate(
-        [(start + jnp.arange(c) + u_all[b, :c]) / n_ops for b, (_, start, c, _) in enumerate(plan)]
+        [
+            (start + jnp.arange(c) + _unit_interval(bits[b, :c])) / n_ops
+            for b, (_, start, c, _) in enumerate(plan)
+        ]
     )
     # Each operator's weight: the number of entries of its bandwidth's CDF below u (what
     # searchsorted returns), by one binary search for every bucket at once.
     cdfs = np.stack([_binomial_cdf(n_w, op_probability(s)) for s in sigmas])
     weight = _count_below(jnp.asarray(cdfs, jnp.float32), np.repeat(sig_of, counts), u)
     weight = jnp.minimum(weight, np.repeat(widths, counts)).astype(jnp.int32)
-    size = int(np.max(widths * counts))
-    tops = []
-    for b in range(n_b):
-        w_b = weight[starts[b] : starts[b + 1]]
-        top = n_w - w_b[None, :] + jnp.arange(1, widths[b] + 1, dtype=jnp.int32)[:, None]
-        tops.append(jnp.pad(top.reshape(-1), (0, size - top.size), constant_values=1))
-    flat = jax.vmap(lambda k, t: jax.random.randint(k, (size,), 0, t, jnp.int32))(
-        keys[:, 1], jnp.stack(tops)
-    )
-    draws = [
-        jnp.pad(
-            flat[b, : widths[b] * counts[b]].reshape(widths[b], counts[b]),
-            ((0, max_w - widths[b]), (0, 0)),
-        )
+    # Floyd's draws of every bucket, rows past a bucket's width padded (they change nothing).
+    words = [
+        [
+            jnp.pad(
+                bits[b, off : off + widths[b] * counts[b]].reshape(widths[b], counts[b]),
+                ((0, max_w - widths[b]), (0, 0)),
+            )
+            for off in (counts[b], counts[b] * (1 + widths[b]))
+        ]
         for b in range(n_b)
-    ]  # steps past a bucket's width change nothing
-    chosen = _on_wires(_floyd_pick(jnp.concatenate(draws, axis=1), weight, max_w, n_w), wires, n)
+    ]
+    hi, lo = (jnp.concatenate([w[h] for w in words], axis=1) for h in (0, 1))
+    top = n_w - weight[None, :] + jnp.arange(1, max_w + 1, dtype=jnp.int32)[:, None]  # j + 1
+    draws = _below(hi, lo, top).astype(jnp.int32)
+    chosen = _on_wires(_floyd_pick(draws, weight, max_w, n_w), wires, n)
     supps = tuple(chosen[starts[b] : starts[b + 1], : widths[b]] for b in range(n_b))
     return Operators(supps, tuple(int(si) for si in sig_of))
 

@@ -18,14 +18,14 @@ def test_draw_operators_is_each_buckets_own_draw():
     key = jax.random.key(5)
     ops = jax.jit(lambda k: operators.draw_operators(k, wires, sigmas, n_ops, n))(key)
     assert len(ops.supports) > len(sigmas)  # several buckets for some bandwidth
+    one = jax.jit(operators.sample_supports, static_argnums=(2, 3, 4, 5, 6, 7))
     seen = {}
-    for supp, si in zip(ops.supports, ops.owners, strict=True):
+    for b, (supp, si) in enumerate(zip(ops.supports, ops.owners, strict=True)):
         si = int(si)  # a jit output
         bi = seen[si] = seen.get(si, -1) + 1
         start, count, width = operators.operator_plan(n, sigmas[si], n_ops)[bi]
-        kb = jax.random.fold_in(jax.random.fold_in(key, si), bi)
         p = operators.op_probability(sigmas[si])
-        ref = operators.sample_supports(kb, wires, p, n_ops, start, count, width, n)
+        ref = one(jax.random.fold_in(key, b), wires, p, n_ops, start, count, width, n)
         np.testing.assert_array_equal(np.asarray(supp), np.asarray(ref))
 
 
@@ -89,3 +89,34 @@ def test_per_sigma_map_equals_one_loss_per_row():
         c, p, mmd.pack_data(chunks[0]), keys, sigmas=sig, n_ops=50, n_samples=40
     )
     np.testing.assert_allclose(shared[0], got[0], rtol=1e-6)
+
+
+def test_stratified_weights_follow_the_binomial_distribution():
+    """Pooled over keys, the operators' weights are Binomial(n, p_σ) (a uniformly chosen
+    stratum at a uniform point inside it is the inverse CDF at a uniform point): χ² within
+    5σ; and every weight lies in its own stratum's range of the inverse CDF."""
+    import math
+
+    n, n_ops, sigma, keys = 30, 16, 1.2, 400
+    p = operators.op_probability(sigma)
+    draw = jax.jit(lambda k: operators.draw_operators(k, jnp.arange(n), (sigma,), n_ops, n))
+    plan = operators.operator_plan(n, sigma, n_ops)
+    first = plan[0][0]  # strata before it have weight 0 whatever the point
+    pmf = np.array([math.comb(n, w) * p**w * (1 - p) ** (n - w) for w in range(n + 1)])
+    cdf = np.cumsum(pmf)
+    lo = np.searchsorted(cdf, np.arange(n_ops) / n_ops - 1e-12)
+    hi = np.searchsorted(cdf, np.arange(1, n_ops + 1) / n_ops - 1e-12)
+    counts = np.zeros(n + 1)
+    for r in range(keys):
+        w = np.concatenate(
+            [np.sum(np.asarray(s) < n, axis=1) for s in draw(jax.random.key(r)).supports]
+        )
+        strata = np.arange(first, first + len(w))
+        assert np.all((lo[strata] <= w) & (w <= hi[strata]))
+        counts += np.bincount(w, minlength=n + 1)
+    expected = keys * n_ops * pmf
+    seen = expected > 5  # the cells with enough expected counts; weight 0 only where drawn
+    seen[0] = False
+    chi2 = np.sum((counts[seen] - expected[seen]) ** 2 / expected[seen])
+    dof = int(seen.sum())
+    assert chi2 < dof + 5 * np.sqrt(2 * dof), (chi2, dof)
