@@ -470,19 +470,20 @@ def test_dwave_like_energy_window_and_balance():
     np.testing.assert_array_equal(weights, ds.dwave_like_couplings()[1])  # a fixed instance
     degree = np.bincount(edges.ravel(), minlength=484).reshape(22, 22)
     assert degree[0, 0] == 3 and degree[0, 5] == 5 and degree[5, 5] == 8
-    # 400 rows: keys 0, 1, 2 gave mean energies -1.0829 / -1.0840 / -1.0830 (standard error
-    # 0.0006), |ones - 0.5| <= 0.0013 and fingerprints 1.02-1.10: the bounds are 10σ and more.
-    x = ds.dwave_like(400, key=jax.random.key(0), cache=False)
-    assert x.shape == (400, 484) and x.dtype == np.uint8
+    # 200 rows: keys 0, 1, 2 gave mean energies -1.0831 / -1.0839 / -1.0830 (standard error
+    # 0.0007), |ones - 0.5| <= 0.0052 and fingerprints 1.04-1.18: the bounds are 7σ and more.
+    x = ds.dwave_like(200, key=jax.random.key(0), cache=False)
+    assert x.shape == (200, 484) and x.dtype == np.uint8
     energy = ds.ising_energy(x, (edges, weights), np.zeros(484)) / 484
     assert -1.09 <= energy.mean() <= -1.078, energy.mean()  # -1.084 on 4,000 rows
-    assert abs(x.mean() - 0.5) < 0.02
-    # The fingerprint: MMD² of uniform bits to the data within 25% of the paper's "Random"
-    # row at its three plotted bandwidths (1.12 / 1.14 / 1.10 times it on 4,000 rows).
+    assert abs(x.mean() - 0.5) < 0.025
+    # The fingerprint: MMD² of uniform bits to the data near the paper's "Random" row at its
+    # three plotted bandwidths (1.12 / 1.14 / 1.10 times it on 4,000 rows; on 200 rows the
+    # estimate scatters by about 0.07 between keys, so the bound is 0.75-1.45).
     sig = [3.928, 6.058, 7.762]
-    uniform = np.random.default_rng(0).integers(0, 2, (400, 484))
+    uniform = np.random.default_rng(0).integers(0, 2, (200, 484))
     fp = iqpgen.kernel.between_samples_each(uniform, x, sig) / np.array([1.06e-2, 4.27e-2, 4.86e-2])
-    assert np.all((0.75 < fp) & (fp < 1.25)), fp
+    assert np.all((0.75 < fp) & (fp < 1.45)), fp
     np.testing.assert_allclose(iqpgen.kernel.sigma_heuristic(x), [7.762, 6.151, 3.928], rtol=0.1)
 
 
