@@ -210,10 +210,10 @@ def draw_operators(
 
     Example:
         >>> import jax, jax.numpy as jnp, iqpgen
-        >>> ops = iqpgen.operators.draw_operators(jax.random.key(0), jnp.arange(50),
-        ...                                       (2.0, 4.0), 100, 50)
-        >>> ops.owners  # one bucket of each bandwidth
-        (0, 1)
+        >>> draw = jax.jit(iqpgen.operators.draw_operators, static_argnums=(2, 3, 4))
+        >>> ops = draw(jax.random.key(0), jnp.arange(50), (2.0, 4.0), 100, 50)
+        >>> [int(o) for o in ops.owners]  # one bucket of each bandwidth
+        [0, 1]
     """
     n_w = wires.shape[0]
     plan = [
