@@ -189,12 +189,16 @@ def graph(G: Any, distance: int = 1, max_weight: int = 2) -> Pattern:
     distance = _checks.check_int("distance", distance, minimum=1)
     max_weight = _checks.check_int("max_weight", max_weight, minimum=1)
     index = _node_index(G)
-    H = nx.power(nx.Graph(G), distance) if distance > 1 else nx.Graph(G)
-    H.remove_edges_from(nx.selfloop_edges(H))
-    H = nx.relabel_nodes(H, index)
     out: Pattern = [[(i,)] for i in range(len(index))]
     if max_weight == 1:
         return out
+    if distance == 1 and max_weight == 2:  # the edges themselves: no copy of the graph
+        pairs = np.array([(index[u], index[v]) for u, v in G.edges()], np.int64).reshape(-1, 2)
+        pairs = np.sort(pairs[pairs[:, 0] != pairs[:, 1]], axis=1)
+        return out + [[g] for g in map(tuple, np.unique(pairs, axis=0).tolist())]
+    H = nx.power(nx.Graph(G), distance) if distance > 1 else nx.Graph(G)
+    H.remove_edges_from(nx.selfloop_edges(H))
+    H = nx.relabel_nodes(H, index)
     groups: list[tuple[int, ...]] = []
     if max_weight == 2:
         groups = [tuple(sorted(e)) for e in H.edges]

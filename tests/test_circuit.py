@@ -23,6 +23,26 @@ def test_numpy_and_tuple_inputs_accepted():
     assert c.gates == [[(0, 2)]] and c.spin_sym
 
 
+@pytest.mark.parametrize(
+    "gates",
+    [
+        [[[0, 1]], [[2], [3, 4]], [[4, 0, 2]]],
+        [[(1,)], [(0, 3), (2, 4)]],
+        iqpgen.gates.local(6, 2),
+        [[[3, 1]]] * 3,
+    ],
+)
+def test_plain_lists_and_arrays_parse_alike(gates):
+    """Lists of Python ints take a fast path; NumPy arrays of the same pattern the general
+    one: the same generators and gate indices."""
+    n = 6
+    fast = iqpgen.IqpCircuit(n, gates)
+    general = iqpgen.IqpCircuit(n, [[np.asarray(g) for g in gate] for gate in gates])
+    np.testing.assert_array_equal(fast.generators, general.generators)
+    np.testing.assert_array_equal(fast.gate_of, general.gate_of)
+    assert fast.gates == general.gates
+
+
 def test_immutable():
     c = iqpgen.IqpCircuit(2, [[[0]]])
     with pytest.raises(AttributeError, match="immutable"):
@@ -102,6 +122,29 @@ def test_graph_and_distance_and_weight():
     assert iqpgen.gates.graph(((1, 0),)) == iqpgen.gates.graph([[0, 1]])
     with pytest.raises(TypeError, match="networkx graph"):
         iqpgen.gates.graph({0: [1]})
+
+
+@pytest.mark.parametrize(
+    "G",
+    [
+        nx.barabasi_albert_graph(200, 2, seed=1),
+        nx.relabel_nodes(nx.cycle_graph(6), {i: "abcdef"[i] for i in range(6)}),
+        nx.MultiGraph([(0, 1), (1, 0), (1, 2), (2, 2)]),  # repeated edges and a self-loop
+        nx.DiGraph([(0, 1), (1, 0), (2, 1)]),  # both directions of one pair
+        nx.Graph([(3, 1), (1, 2), (0, 3)]),  # nodes not in order
+        nx.empty_graph(3),
+    ],
+)
+def test_graph_pairs_read_from_the_edges_equal_the_simple_graph(G):
+    """distance=1 pairs come straight from the edges; they are those of the simple undirected
+    graph without self-loops (what distance > 1 builds), sorted."""
+    index = {v: i for i, v in enumerate(G.nodes)}
+    if sorted(G.nodes) == list(range(len(G))):
+        index = {v: v for v in G.nodes}
+    H = nx.relabel_nodes(nx.Graph(G), index)
+    H.remove_edges_from(nx.selfloop_edges(H))
+    pairs = sorted(tuple(sorted(e)) for e in H.edges)
+    assert iqpgen.gates.graph(G) == [[(i,)] for i in range(len(G))] + [[p] for p in pairs]
 
 
 def test_lattice():
