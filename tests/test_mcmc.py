@@ -184,3 +184,46 @@ def test_iqp_model_symmetry_sets_spin_sym(zero_field_ising):
         iqpgen.IqpModel(symmetry="global_flip", spin_sym=True, **kw).fit(X)
     with pytest.raises(ValueError, match="symmetry must be 'auto'"):
         iqpgen.IqpModel(symmetry="flip", **kw).fit(X)
+
+
+def test_persistent_chains_advance_with_the_global_flip():
+    """mcmc.advance on a two-mode RBM (one hidden unit: log p(x) = −a·k + softplus(2a·k − a·n)
+    for k ones, the same for k and n − k, about a·|k − n/2| − a·n/2: a barrier of
+    a·n/2 = 30 nats between all-zeros and all-ones): block Gibbs sweeps alone leave chains
+    started at all-zeros there, while the global flip, always accepted between mirror states,
+    puts them on the other side after an odd number of sweeps."""
+    n, a = 20, 3.0
+    params = (jnp.full((1, n), 2 * a), jnp.full((n,), -a), jnp.full((1,), -a * n))
+    x = jnp.zeros((1, 200, n), jnp.float32)
+    betas = jnp.ones((1,), jnp.float32)  # one rung at the model's temperature
+
+    def run(global_flip):
+        out = mcmc.advance(
+            rbm._gibbs, rbm._log_weight, None, params, x, betas, jax.random.key(0),
+            sweeps=21, global_flip=global_flip,
+        )  # fmt: skip
+        return np.asarray(out[0]).mean(axis=1)  # each chain's fraction of ones
+
+    assert np.all(run(False) < 0.5)
+    assert np.all(run(True) > 0.5)
+
+
+def test_rbm_held_out_mmd_chains_use_the_models_chain_settings(monkeypatch):
+    """selection="mmd" advances chains of the model's own kind: its tempering rungs and its
+    global flip, and scores the chains of the cold rung."""
+    calls = []
+    real = mcmc.advance
+
+    def spy(*args, **kw):
+        calls.append((args[4].shape, np.asarray(kw["betas"]), kw["global_flip"]))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(mcmc, "advance", spy)
+    X = np.random.default_rng(0).integers(0, 2, (60, 6))
+    model = RBM(n_iter=2, selection="mmd", n_chains=30, n_temperatures=3, global_flip=False)
+    model.set_params(random_state=0).fit(X)
+    assert len(calls) == 2 and len(model.validation_) == 2
+    shape, betas, global_flip = calls[0]
+    assert shape == (3, 30, 6) and global_flip is False
+    np.testing.assert_allclose(betas, mcmc.ladder(model._settings()))
+    assert betas[0] == 1.0 and np.all(np.diff(betas) < 0)

@@ -75,9 +75,12 @@ class EnergyBaseline(MmdBaseline):
                 "it sets the sampling chains, and sampler='exact' enumerates every row",
             )
 
-    def _refuse_chain_options(self, n: int, extra: tuple[str, ...] = ()) -> None:
+    def _refuse_chain_options(
+        self, n: int, extra: tuple[str, ...] = (), used: tuple[str, ...] = ()
+    ) -> None:
         """Refuse the sampling chains' options and ``extra`` (options used only by chains)
-        set away from their defaults where this model of ``n`` bits is sampled exactly."""
+        set away from their defaults where this model of ``n`` bits is sampled exactly, but
+        not those in ``used`` (taken by other chains, e.g. for held-out MMD²)."""
         if self.sampler == "exact":  # the chains' own options are refused before the work
             why = "sampler='exact' enumerates every row"
             names = extra
@@ -89,7 +92,7 @@ class EnergyBaseline(MmdBaseline):
             names = _CHAIN_OPTIONS + extra
         else:
             return
-        _checks.refuse_unused(self, names, why)
+        _checks.refuse_unused(self, tuple(x for x in names if x not in used), why)
 
     def _training_rows(self, X: np.ndarray, key: jax.Array) -> tuple[np.ndarray, np.ndarray]:
         """Resolve the symmetry (``symmetry_``) and split ``X`` into training and held-out rows;

@@ -51,6 +51,8 @@ __all__ = [
     "McmcSettings",
     "Chains",
     "run_chains",
+    "ladder",
+    "advance",
     "enumerate_log_weights",
     "sample_exact",
     "mean_log_prob",
@@ -158,6 +160,31 @@ def _sweep(local, log_weight, static, params, x, betas, key, *, global_flip, par
     return x, flipped, swapped
 
 
+def ladder(settings: McmcSettings) -> jax.Array:
+    """Inverse temperatures of the rungs, ``1`` down to ``min_beta`` geometrically."""
+    n_rungs = int(settings.n_temperatures)
+    return jnp.asarray(settings.min_beta ** (np.arange(n_rungs) / max(n_rungs - 1, 1)), jnp.float32)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2), static_argnames=("sweeps", "global_flip"))
+def advance(local, log_weight, static, params, x, betas, key, *, sweeps, global_flip):
+    """``sweeps`` sweeps of the chains ``x`` ``(rungs, chains, n)`` at inverse temperatures
+    ``betas`` (:func:`ladder`): local moves on every rung, the global-flip proposal and swaps
+    between rungs, as in :func:`run_chains`; for chains that persist between calls (the held-out
+    MMD² of :mod:`.rbm`). Returns the new ``x``."""
+
+    def one(carry, k):
+        x, count = carry
+        x, _, _ = _sweep(
+            local, log_weight, static, params, x, betas, k, global_flip=global_flip,
+            parity=count % 2,
+        )  # fmt: skip
+        return (x, count + 1), None
+
+    (x, _), _ = jax.lax.scan(one, (x, jnp.int32(0)), jax.random.split(key, sweeps))
+    return x
+
+
 @functools.partial(
     jax.jit,
     static_argnums=(0, 1, 2),
@@ -181,9 +208,12 @@ def _run(
         return carry, rates
 
     k_burn, k_keep = jax.random.split(key)
-    carry = (x, jnp.int32(0))
     if n_burn:
-        carry, _ = block(carry, k_burn, n_burn)
+        x = advance(
+            local, log_weight, static, params, x, betas, k_burn, sweeps=n_burn,
+            global_flip=global_flip,
+        )  # fmt: skip
+    carry = (x, jnp.int32(n_burn))
 
     def keep(carry, k_draw):
         carry, rates = block(carry, k_draw, thinning)
@@ -218,7 +248,7 @@ def run_chains(
     n_chains = s.n_chains if s.n_chains is not None else min(max(n_samples // 10, 2), 1000)
     n_keep = -(-n_samples // n_chains)
     n_rungs = int(s.n_temperatures)
-    betas = jnp.asarray(s.min_beta ** (np.arange(n_rungs) / max(n_rungs - 1, 1)), jnp.float32)
+    betas = ladder(s)
     k_init, k_run = jax.random.split(key)
     x = jax.random.bernoulli(k_init, 0.5, (n_rungs, n_chains, n)).astype(jnp.float32)
     sweeps = s.burn_in + n_keep * s.thinning

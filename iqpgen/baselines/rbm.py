@@ -39,17 +39,9 @@ def _gibbs(static, params, x, beta, key):
     return jax.random.bernoulli(k_v, jax.nn.sigmoid(beta * (h @ W + b_v))).astype(x.dtype)
 
 
-# selection="mmd": persistent chains (unless n_chains is set) and Gibbs sweeps per evaluation.
+# selection="mmd": persistent chains (unless n_chains is set) and sweeps per evaluation.
 _SELECTION_CHAINS = 1000
 _SELECTION_SWEEPS = 20
-
-
-@functools.partial(jax.jit, static_argnames=("sweeps",))
-def _advance(params, x, key, *, sweeps: int):
-    """``sweeps`` block Gibbs sweeps of the chains ``x`` at the parameters ``params``."""
-    x, _ = jax.lax.scan(lambda v, k: (_gibbs(None, params, v, 1.0, k), None), x,
-                        jax.random.split(key, sweeps))  # fmt: skip
-    return x
 
 
 class RBM(EnergyBaseline):
@@ -89,7 +81,8 @@ class RBM(EnergyBaseline):
         selection: how the held-out rows score an epoch: ``"likelihood"`` (exact, or the
             pseudo-likelihood beyond :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits),
             ``"mmd"`` (``−MMD²`` at ``sigma`` between the held-out rows and persistent block
-            Gibbs chains, 1,000 or ``n_chains``, advanced 20 sweeps at each evaluation), or
+            Gibbs chains, 1,000 or ``n_chains``, advanced 20 sweeps at each evaluation with the
+            sampling chains' global flips and ``n_temperatures`` rungs of tempering), or
             ``"auto"``: the exact likelihood where it is enumerable, MMD² beyond.
         symmetry: ``"auto"``, ``"global_flip"`` or ``None`` (see above).
         sampler: ``"auto"``, ``"exact"`` or ``"mcmc"``.
@@ -192,11 +185,18 @@ class RBM(EnergyBaseline):
         )
         sigmas = self._resolve_sigma(X)
         by_mmd = bool(len(val)) and self._selects_by_mmd(n)
-        self._refuse_chain_options(n, () if by_mmd else ("n_chains",))
+        # Held-out MMD² runs chains of the model's own kind (tempering, global flips).
+        selection_options = ("n_chains", "global_flip", "n_temperatures")
+        self._refuse_chain_options(n, ("n_chains",), used=selection_options if by_mmd else ())
         if by_mmd:
-            size = (_SELECTION_CHAINS if self.n_chains is None else int(self.n_chains), n)
+            settings = self._settings()
+            size = (int(settings.n_temperatures), int(settings.n_chains or _SELECTION_CHAINS), n)
             chains = jax.random.bernoulli(jax.random.fold_in(key, 1), 0.5, size)
             chains = chains.astype(jnp.float32)
+            advance = functools.partial(
+                mcmc.advance, _gibbs, _log_weight, None, betas=mcmc.ladder(settings),
+                sweeps=_SELECTION_SWEEPS, global_flip=bool(settings.global_flip),
+            )  # fmt: skip
         train = train.astype(np.float64)
         val = val.astype(np.float64)
         batch = int(self.batch_size)
@@ -209,8 +209,8 @@ class RBM(EnergyBaseline):
             if len(val) and (epoch % int(self.eval_every) == 0 or epoch == int(self.n_iter)):
                 if by_mmd:
                     k_ep = jax.random.fold_in(key, 2 + epoch)
-                    chains = _advance(_params_of(rbm), chains, k_ep, sweeps=_SELECTION_SWEEPS)
-                    score = self._mmd_score(np.asarray(chains), val, sigmas)
+                    chains = advance(_params_of(rbm), chains, key=k_ep)
+                    score = self._mmd_score(np.asarray(chains[0]), val, sigmas)
                 else:
                     score = self._heldout_score(rbm, val, n)
                 scores.append(score)
