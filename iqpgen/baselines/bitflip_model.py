@@ -3,6 +3,7 @@ trained by MMD² with an exact model term."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _checks, bitflip, init, kernel, mmd, train
+from .. import _checks, bitflip, init, kernel, mmd, objective, train
 from ..circuit import IqpCircuit
 from ..estimator import supports_from_ops
 from ..objective import check_gate_options, circuit_for
@@ -151,6 +152,19 @@ def bitflip_loss(
     return jnp.mean(per)
 
 
+@functools.lru_cache(maxsize=32)
+def _loss_function(n: int, sigmas: tuple[float, ...], n_ops: int) -> Callable:
+    """The bitflip model's training loss, the mean MMD² over ``sigmas`` (one function per
+    setting, so repeated fits reuse the compiled training chunk)."""
+    terms_fn = exact_terms(_bitflip_expval)
+
+    def loss_fn(params, k, circ, data):
+        per = per_sigma(terms_fn, (circ, params), data, k, n_wires=n, sigmas=sigmas, n_ops=n_ops)
+        return jnp.mean(per)
+
+    return loss_fn
+
+
 class BitflipModel(MmdBaseline):
     """The bitflip counterpart of an IQP model, trained by MMD² with exact expectations.
 
@@ -242,20 +256,9 @@ class BitflipModel(MmdBaseline):
         circuit = self._build_circuit(X)
         sigmas = self._resolve_sigma(X)
         params0 = init.from_data(circuit, X, scale=self.init_scale)
-        import optax
-
-        optimizer = self.optimizer or optax.adam(float(self.learning_rate))
-        terms_fn = exact_terms(_bitflip_expval)
-        n, n_ops = circuit.n_qubits, int(self.n_ops)
-
-        def loss_fn(params, k, circ, data):
-            per = per_sigma(
-                terms_fn, (circ, params), data, k, n_wires=n, sigmas=sigmas, n_ops=n_ops
-            )
-            return jnp.mean(per)
-
+        optimizer = self.optimizer or objective.adam(float(self.learning_rate))
         result = train.run(
-            loss_fn,
+            _loss_function(circuit.n_qubits, tuple(sigmas), int(self.n_ops)),
             params0,
             optimizer,
             key=jax.random.fold_in(_checks.key_from(self.random_state), 0),
