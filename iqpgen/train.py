@@ -105,12 +105,9 @@ class TrainResult(NamedTuple):
 
 
 @functools.lru_cache(maxsize=16)
-def _make_chunk(loss_fn: Callable, optimizer: Any, size: int, val_fn: Callable | None):
+def _make_chunk(loss_fn: Callable, optimizer: Any, size: int):
     """One compiled chunk of up to ``size`` steps; the number of steps is an argument, so a
-    shorter last chunk reuses the compiled program. With ``val_fn`` the chunk also returns
-    ``val_fn(params, *val_args)`` at its end when ``validate`` is true (NaN otherwise): one
-    program instead of a second one for the validation loss (``length=0`` validates the
-    starting parameters)."""
+    shorter last chunk reuses the compiled program."""
     import optax
 
     def body(state: TrainState, key, args):
@@ -120,22 +117,14 @@ def _make_chunk(loss_fn: Callable, optimizer: Any, size: int, val_fn: Callable |
         params = optax.apply_updates(state.params, updates)
         return TrainState(params, opt_state, state.step + 1), loss
 
-    def chunk(state, key, args, length, val_args, validate):
+    def chunk(state, key, args, length):
         def step(i, carry):
             s, losses = carry
             s, loss = body(s, key, args)
             return s, losses.at[i].set(loss)
 
         losses = jnp.full((size,), jnp.nan, jnp.result_type(float))
-        state, losses = jax.lax.fori_loop(0, length, step, (state, losses))
-        if val_fn is None:
-            return state, losses, jnp.nan
-        val = jax.lax.cond(
-            validate,
-            lambda: jnp.asarray(val_fn(state.params, *val_args), losses.dtype),
-            lambda: jnp.asarray(jnp.nan, losses.dtype),
-        )
-        return state, losses, val
+        return jax.lax.fori_loop(0, length, step, (state, losses))
 
     return jax.jit(chunk, donate_argnums=(0,))
 
@@ -268,16 +257,15 @@ def run(
     best_params = None
     if checkpoint is not None and os.path.exists(checkpoint):
         state, hist, best_params = load_checkpoint(checkpoint, state, meta)
-    chunk = _make_chunk(loss_fn, optimizer, chunk_size, val_fn)
-    validating = val_fn is not None
+    val_jit = jax.jit(val_fn) if val_fn is not None else None
 
     best: tuple[float, int, Any] = (np.inf, int(state.step), None)
-    if validating and not hist["val_step"]:
+    if val_jit is not None and not hist["val_step"]:
         # The starting parameters are a candidate too: training that only makes the
         # validation loss worse returns them.
-        state, _, v = chunk(state, key, args, jnp.int32(0), val_args, True)
+        v = float(val_jit(state.params, *val_args))
         hist["val_step"].append(int(state.step))
-        hist["val_loss"].append(float(v))
+        hist["val_loss"].append(v)
         best_params = jax.tree_util.tree_map(jnp.array, state.params)
     for s, v in zip(hist["val_step"], hist["val_loss"], strict=True):
         if v < best[0]:
@@ -292,22 +280,22 @@ def run(
     try:
         while int(state.step) < n_steps and not stopped:
             length = min(chunk_size, n_steps - int(state.step))
-            end = int(state.step) + length
-            validate = validating and (end - last_val >= val_every or end == n_steps)
-            state, losses, v = chunk(state, key, args, jnp.int32(length), val_args, validate)
+            state, losses = _make_chunk(loss_fn, optimizer, chunk_size)(
+                state, key, args, jnp.int32(length)
+            )
             losses = np.asarray(losses, np.float64)[:length]
             hist["loss"].extend(losses.tolist())
             step = int(state.step)
             bar.update(length)
             monitored = None
-            if validate:
+            if val_jit is not None and (step - last_val >= val_every or step == n_steps):
                 last_val = step
-                v = float(v)
+                v = float(val_jit(state.params, *val_args))
                 hist["val_step"].append(step)
                 hist["val_loss"].append(v)
                 monitored = v
                 bar.set_postfix(loss=f"{losses.mean():.3g}", val=f"{v:.3g}")
-            elif not validating:
+            elif val_jit is None:
                 monitored = float(losses.mean())
                 bar.set_postfix(loss=f"{monitored:.3g}")
             if monitored is not None:
@@ -316,7 +304,7 @@ def run(
                         f"the loss became {monitored} at step {step}; lower the learning rate."
                     )
                 if monitored < best[0]:
-                    kept = jax.tree_util.tree_map(jnp.array, state.params) if validating else None
+                    kept = jax.tree_util.tree_map(jnp.array, state.params) if val_jit else None
                     best = (monitored, step, kept)
                 elif patience is not None and step - best[1] >= patience:
                     stopped = True
@@ -329,12 +317,12 @@ def run(
                 t0 += time.perf_counter() - t_cb
     finally:
         bar.close()
-    params_out = best[2] if (validating and best[2] is not None) else state.params
+    params_out = best[2] if (val_jit is not None and best[2] is not None) else state.params
     history = History(
         loss=np.asarray(hist["loss"]),
         val_step=np.asarray(hist["val_step"], np.int64),
         val_loss=np.asarray(hist["val_loss"]),
-        best_step=int(best[1]) if validating else int(state.step),
+        best_step=int(best[1]) if val_jit is not None else int(state.step),
         stopped_early=stopped,
         seconds=time.perf_counter() - t0,
     )

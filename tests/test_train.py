@@ -36,29 +36,6 @@ def test_step_compiles_once_across_steps_and_chunks():
     np.testing.assert_allclose(res.params, whole.params, rtol=1e-6, atol=1e-7)
 
 
-def test_validation_runs_inside_the_training_program(caplog):
-    """With a validation function the chunk program computes the validation loss too: at the
-    start and every val_every steps (rounded up to chunks), equal to the function called on
-    the kept parameters; the validation function is compiled nowhere else."""
-    target, val_target = jnp.ones(3), jnp.full(3, 0.8)
-
-    def val(params, key, t):
-        return _quadratic(params, key, t)
-
-    kw = dict(key=jax.random.key(1), n_steps=45, args=(target,), verbose=False)
-    kw |= dict(val_fn=val, val_args=(jax.random.key(2), val_target), val_every=20)
-    with jax.log_compiles(), caplog.at_level("WARNING"):
-        res = train.run(_quadratic, jnp.zeros(3), optax.adam(0.05), chunk_size=10, **kw)
-    programs = [r.getMessage() for r in caplog.records if "Compiling" in r.getMessage()]
-    assert sum("jit(chunk)" in m for m in programs) == 1, programs
-    assert not any("jit(val)" in m for m in programs), programs
-    assert res.history.val_step.tolist() == [0, 20, 40, 45]
-    best = int(np.argmin(res.history.val_loss))
-    assert res.history.best_step == res.history.val_step[best]
-    direct = float(jax.jit(val)(res.params, jax.random.key(2), val_target))
-    np.testing.assert_allclose(res.history.val_loss[best], direct, rtol=1e-6)
-
-
 def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     ckpt = str(tmp_path / "run.npz")
     kw = dict(key=jax.random.key(1), args=(jnp.arange(3.0),), verbose=False, chunk_size=7)
