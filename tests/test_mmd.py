@@ -179,6 +179,8 @@ def test_chunked_gradient_equals_one_chunk(monkeypatch):
         # One unchunked reference per circuit: the paths give the same numbers up to rounding.
         one = refs[id(c)] = refs[id(c)] if id(c) in refs else grad(None)
         np.testing.assert_allclose(grad(8), one, rtol=1e-4, atol=1e-7)  # phases saved
+        if path == "generic":  # recomputing is the same checkpoint whatever the path
+            continue
         with monkeypatch.context() as m:
             m.setattr(core, "_SAVED_ELEMENTS", 0)  # every chunk recomputed
             np.testing.assert_allclose(grad(8), one, rtol=1e-4, atol=1e-7)

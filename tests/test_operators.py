@@ -73,8 +73,8 @@ def test_per_sigma_map_equals_one_loss_per_row():
     c = iqpgen.gates.local_circuit(n, 2)
     p = 0.2 * jax.random.normal(jax.random.key(0), (c.n_params,))
     rng = np.random.default_rng(0)
-    chunks = [rng.integers(0, 2, (m, n)) for m in (30, 45, 70)]  # different word counts
-    keys = jnp.stack([jax.random.key(i) for i in range(3)])
+    chunks = [rng.integers(0, 2, (m, n)) for m in (30, 70)]  # different word counts (1, 3)
+    keys = jnp.stack([jax.random.key(i) for i in range(2)])
     sig = (1.0, 2.0)
     got = mmd.per_sigma_map(
         c, p, mmd.stack_packed([mmd.pack_data(x) for x in chunks]), keys,
