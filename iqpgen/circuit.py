@@ -65,6 +65,8 @@ def _parse_gates(n_qubits: int, gates: Any) -> tuple[np.ndarray, np.ndarray]:
         if not all(_is_int(q) for q in gen):
             raise TypeError(f"generator {list(gen)!r} must hold integer qubit indices.")
         gens[r, : len(gen)] = gen
+        if min(gen) < 0:
+            _negative_qubit(gen, gate_of[r])
     return gens, np.asarray(gate_of, dtype=np.int64)
 
 
@@ -85,7 +87,18 @@ def _parse_plain(gates: Sequence) -> tuple[np.ndarray, np.ndarray] | None:
     for w in np.unique(lens).tolist():
         rows = np.flatnonzero(lens == w)
         gens[rows, :w] = np.array([flat[r] for r in rows.tolist()], dtype=np.int64)
+        if gens[rows, :w].min() < 0:
+            r = int(rows[np.argmax((gens[rows, :w] < 0).any(axis=1))])
+            _negative_qubit(flat[r], gate_of[r])
     return gens, gate_of
+
+
+def _negative_qubit(gen: Sequence[int], gate: int) -> None:
+    """Refuse a negative qubit index (in the padded arrays -1 marks an empty slot)."""
+    raise ValueError(
+        f"generator {[int(q) for q in gen]} (gate {int(gate)}) has a negative qubit; qubits are "
+        "numbered from 0."
+    )
 
 
 def _check_arrays(n_qubits: int, gens: np.ndarray, gate_of: np.ndarray) -> None:

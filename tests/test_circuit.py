@@ -73,7 +73,11 @@ def test_pytree_roundtrip():
         (0, [[[0]]], ValueError, "n_qubits must be at least 1"),
         (2.0, [[[0]]], TypeError, "n_qubits must be an int"),
         (3, [[[0, 3]]], ValueError, "outside range"),
-        (3, [[[-2]]], ValueError, "outside range"),
+        (3, [[[-2]]], ValueError, r"generator \[-2\] \(gate 0\) has a negative qubit"),
+        # -1 is the padding of the index arrays: it was once read as an empty slot.
+        (3, [[[0, -1]]], ValueError, r"generator \[0, -1\] \(gate 0\) has a negative qubit"),
+        (3, [[(1,)], [(0,), (2, -1)]], ValueError, r"\[2, -1\] \(gate 1\) has a negative"),
+        (3, [[np.array([0, -1])]], ValueError, r"\[0, -1\] \(gate 0\) has a negative qubit"),
         (3, [[[1, 1]]], ValueError, "repeats a qubit"),
         (3, [[[]]], ValueError, "empty generator"),
         (3, [[]], ValueError, "no generators"),
