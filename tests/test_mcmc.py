@@ -210,9 +210,11 @@ def test_persistent_chains_advance_with_the_global_flip():
     assert np.mean(run(True) > 0.5) > 0.95
 
 
-def test_rbm_held_out_mmd_chains_use_the_models_chain_settings(monkeypatch):
-    """selection="mmd" advances chains of the model's own kind: its tempering rungs and its
-    global flip, and scores the chains of the cold rung."""
+@pytest.mark.parametrize("make", ["RBM", "DeepEBM"])
+def test_held_out_mmd_chains_use_the_models_chain_settings(monkeypatch, make):
+    """selection="mmd" advances chains of the model's own kind before each score after the
+    start (the DeepEBM's are not its PCD chains, which lag the model): its tempering rungs and
+    its global flip, and scores the chains of the cold rung."""
     calls = []
     real = mcmc.advance
 
@@ -222,10 +224,16 @@ def test_rbm_held_out_mmd_chains_use_the_models_chain_settings(monkeypatch):
 
     monkeypatch.setattr(mcmc, "advance", spy)
     X = np.random.default_rng(0).integers(0, 2, (60, 6))
-    model = RBM(n_iter=2, selection="mmd", n_chains=30, n_temperatures=3, global_flip=False)
-    model.set_params(random_state=0).fit(X)
-    assert len(calls) == 2 and len(model.validation_) == 2
-    shape, betas, global_flip = calls[0]
-    assert shape == (3, 30, 6) and global_flip is False
+    kw = dict(selection="mmd", n_temperatures=3, global_flip=False, random_state=0)
+    if make == "RBM":
+        model = RBM(n_iter=2, n_chains=30, **kw).fit(X)  # the start (not exactly a product)
+        assert len(calls) == 3 and len(model.validation_) == 3  # and two epochs
+        assert calls[0][0] == (3, 30, 6)
+    else:  # the start is scored on exact draws, then each evaluation advances the chains
+        model = DeepEBM(hidden=(4,), n_steps=2, eval_every=1, training="pcd", **kw).fit(X)
+        assert len(calls) == 2 and len(model.validation_) == 3
+        assert calls[0][0] == (3, 1000, 6)
+    _, betas, global_flip = calls[0]
+    assert global_flip is False
     np.testing.assert_allclose(betas, mcmc.ladder(model._settings()))
     assert betas[0] == 1.0 and np.all(np.diff(betas) < 0)

@@ -3,9 +3,12 @@ likelihood gradient (small models) or by persistent contrastive divergence, and 
 or by Metropolis MCMC in JAX (:mod:`iqpgen.baselines.mcmc`).
 
 The model is :math:`p(x) \propto e^{-E_\theta(x)}` on bitstrings, with
-:math:`E_\theta` a multilayer perceptron with ``tanh`` activations and a scalar output (the
-paper's DeepEBM; its widths: ``[100]`` for 8 blobs, ``[16, 4, 2]`` for 2D Ising, ``[484]`` for
-D-Wave). Training follows the gradient of the log-likelihood,
+:math:`E_\theta(x) = \mathrm{MLP}(s) - h\cdot s` of the spins :math:`s = 2x - 1`: a
+multilayer perceptron with ``tanh`` activations and a scalar output (the paper's DeepEBM; its
+widths: ``[100]`` for 8 blobs, ``[16, 4, 2]`` for 2D Ising, ``[484]`` for D-Wave) and per-bit
+fields :math:`h`. Training starts from independent bits with the data's marginals (the
+network's output layer at zero, :math:`h_i = \operatorname{atanh}(2p_i - 1)`) and follows the
+gradient of the log-likelihood,
 
 .. math::
 
@@ -31,7 +34,7 @@ import numpy as np
 from .. import _checks
 from ..exact import all_bitstrings
 from . import mcmc
-from .energy import EnergyBaseline
+from .energy import EnergyBaseline, log_odds
 
 __all__ = ["DeepEBM"]
 
@@ -49,10 +52,17 @@ def _energy_class():
             self.layers = nnx.List(
                 [nnx.Linear(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
             )
-            self.out = nnx.Linear(sizes[-1], 1, rngs=rngs)
+            # The network's output starts at zero and the fields at zero: a fit sets the
+            # fields to the data's, so training starts from independent bits.
+            self.out = nnx.Linear(sizes[-1], 1, kernel_init=nnx.initializers.zeros, rngs=rngs)
+            self.field = nnx.Param(jnp.zeros((n,)))
 
         def __call__(self, x: jax.Array) -> jax.Array:
-            return self.post(self.pre(x))
+            return self.post(self.pre(x)) - self.linear(x)
+
+        def linear(self, x: jax.Array) -> jax.Array:
+            """The fields' term ``h·s`` of spins ``s = 2x − 1`` (enters the energy as ``−h·s``)."""
+            return (2.0 * x - 1.0) @ self.field[...]
 
         def pre(self, x: jax.Array) -> jax.Array:
             """First-layer pre-activations of spins ``2x − 1`` (the energy of a bit pattern,
@@ -60,7 +70,7 @@ def _energy_class():
             return self.layers[0](2.0 * x - 1.0)
 
         def post(self, a: jax.Array) -> jax.Array:
-            """The energy from first-layer pre-activations ``a``."""
+            """The network's part of the energy from first-layer pre-activations ``a``."""
             h = jnp.tanh(a)
             for layer in self.layers[1:]:
                 h = jnp.tanh(layer(h))
@@ -69,37 +79,47 @@ def _energy_class():
     return Energy
 
 
-def _energy_module(n: int, hidden: tuple[int, ...], seed: int):
-    """The MLP energy ``x ↦ E(x)`` with weights initialised from ``seed``."""
+def _energy_module(n: int, hidden: tuple[int, ...], seed: int, field: np.ndarray):
+    """The energy ``E(x) = MLP(s) − h·s`` of spins ``s = 2x − 1``, the network's weights
+    initialised from ``seed`` and its output layer at zero, the fields ``h`` given: at the
+    start ``E`` is the product distribution with ``⟨s_i⟩ = tanh(h_i)``."""
     from flax import nnx
 
-    return _energy_class()(n, hidden, nnx.Rngs(seed))
+    module = _energy_class()(n, hidden, nnx.Rngs(seed))
+    module.field[...] = jnp.asarray(field, jnp.float32)
+    return module
 
 
 def _metropolis(model, x: jax.Array, key: jax.Array, n_steps: int, beta=1.0) -> jax.Array:
     """``n_steps`` single-bit-flip Metropolis steps at inverse temperature ``beta`` on every row
     of ``x`` (float 0/1).
 
-    The first layer's pre-activations are carried along: flipping bit ``i`` of spin ``s_i``
-    changes them by ``−2 s_i W[i]``, so a step costs the layers after the first, not a full
-    forward pass (``n`` times cheaper for one hidden layer).
+    The first layer's pre-activations and the fields' term are carried along: flipping bit
+    ``i`` of spin ``s_i`` changes them by ``−2 s_i W[i]`` and ``−2 s_i h_i``, so a step costs the
+    layers after the first, not a full forward pass (``n`` times cheaper for one hidden layer).
     """
     kernel = model.layers[0].kernel[...]  # (n, H1)
+    field = model.field[...]
 
     def step(carry, k):
-        x, a, e = carry
+        x, a, lin, net = carry
         k_site, k_acc = jax.random.split(k)
         site = jax.random.randint(k_site, (x.shape[0],), 0, x.shape[1])
-        bit = jnp.take_along_axis(x, site[:, None], axis=1)  # (rows, 1)
-        a_y = a - 2.0 * (2.0 * bit - 1.0) * kernel[site]
-        e_y = model.post(a_y)
-        accept = jnp.log(jax.random.uniform(k_acc, e.shape)) < beta * (e - e_y)
+        spin = 2.0 * jnp.take_along_axis(x, site[:, None], axis=1) - 1.0  # (rows, 1)
+        a_y = a - 2.0 * spin * kernel[site]
+        lin_y = lin - 2.0 * spin[:, 0] * field[site]
+        net_y = model.post(a_y)
+        accept = jnp.log(jax.random.uniform(k_acc, lin.shape)) < beta * (
+            (net - lin) - (net_y - lin_y)
+        )
         rows = jnp.arange(x.shape[0])
-        x = x.at[rows, site].set(jnp.where(accept, 1.0 - bit[:, 0], bit[:, 0]))
-        return (x, jnp.where(accept[:, None], a_y, a), jnp.where(accept, e_y, e)), None
+        x = x.at[rows, site].set(jnp.where(accept, (1.0 - spin[:, 0]) / 2.0, x[rows, site]))
+        a = jnp.where(accept[:, None], a_y, a)
+        return (x, a, jnp.where(accept, lin_y, lin), jnp.where(accept, net_y, net)), None
 
     a0 = model.pre(x)
-    (x, _, _), _ = jax.lax.scan(step, (x, a0, model.post(a0)), jax.random.split(key, n_steps))
+    carry = (x, a0, model.linear(x), model.post(a0))
+    (x, *_), _ = jax.lax.scan(step, carry, jax.random.split(key, n_steps))
     return x
 
 
@@ -183,7 +203,9 @@ def _pseudo_likelihood(graphdef, state, x, key):
 class DeepEBM(EnergyBaseline):
     """An MLP energy-based model (Flax NNX) trained by persistent contrastive divergence.
 
-    **Training.** At most ``n_steps`` Adam updates on batches of data rows. Up to
+    **Training.** From independent bits with the training rows' marginals (per-bit fields at
+    half their log-odds, the network's output at zero), at most ``n_steps`` Adam updates on
+    batches of data rows. Up to
     :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits (``training="auto"``) each follows the
     exact log-likelihood gradient, the partition function by enumeration; beyond, persistent
     contrastive divergence: each update advances ``n_chains`` persistent chains by
@@ -192,9 +214,12 @@ class DeepEBM(EnergyBaseline):
     held out; every ``eval_every`` updates the model is scored on them — the exact mean
     log-likelihood up to :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits (the partition
     function by enumeration), an unbiased pseudo-likelihood estimate (one bit per row, fixed key)
-    beyond (``selection="likelihood"``), or the MMD² of the persistent chains to them
-    (``selection="mmd"``; ``"auto"``: beyond the enumerable sizes) — the best parameters are
-    kept (``best_step_``), and training stops after
+    beyond (``selection="likelihood"``), or the MMD² to them of 1,000 persistent chains of
+    the model (``selection="mmd"``; ``"auto"``: beyond the enumerable sizes): drawn exactly
+    from the start, then advanced 20 sweeps of the sampling chains (global flips, tempering)
+    before each later score; not the PCD chains, which lag the model. The start is the first
+    candidate; the best parameters are kept (``best_step_``, 0 for the start), and training
+    stops after
     ``patience`` evaluations without improvement.
 
     **Symmetry and sampling** as :class:`~iqpgen.baselines.RBM`: ``symmetry="global_flip"``
@@ -224,8 +249,8 @@ class DeepEBM(EnergyBaseline):
         validation_fraction: rows held out for the choice of step (0: keep the last).
         selection: how the held-out rows score a step: ``"likelihood"`` (exact, or the
             pseudo-likelihood beyond :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits),
-            ``"mmd"`` (``−MMD²`` at ``sigma`` between the persistent chains' states and the
-            held-out rows; PCD training only), or ``"auto"``: the exact likelihood where
+            ``"mmd"`` (``−MMD²`` at ``sigma`` between the held-out rows and persistent chains
+            of the model), or ``"auto"``: the exact likelihood where
             it is enumerable, MMD² beyond (the pseudo-likelihood does not follow MMD² on data
             with several modes).
         symmetry: ``"auto"``, ``"global_flip"`` or ``None``.
@@ -237,7 +262,7 @@ class DeepEBM(EnergyBaseline):
 
     Fitted attributes: ``graphdef_`` and ``state_`` (the Flax NNX split of the energy module at
     the best step), ``loss_`` (the PCD objective per update), ``validation_`` (held-out score
-    per evaluation, higher is better), ``best_step_``, ``symmetry_``, ``sigma_``,
+    per evaluation, the start's first, higher is better), ``best_step_``, ``symmetry_``, ``sigma_``,
     ``n_features_in_``.
 
     Example:
@@ -338,19 +363,16 @@ class DeepEBM(EnergyBaseline):
         X = self._check_X(X)
         n = X.shape[1]
         key = _checks.key_from(self.random_state)
-        k_init, k_chains, k_train, k_split = jax.random.split(key, 4)
+        k_init, k_chains, k_train, k_split, k_select = jax.random.split(key, 5)
         train, val = self._training_rows(X, k_split)
         seed = int(jax.random.randint(k_init, (), 0, 2**31 - 1))
-        graphdef, state = nnx.split(_energy_module(n, hidden, seed))
+        field = 0.5 * log_odds(train)  # spins: ⟨s_i⟩ = tanh(h_i) = 2p_i − 1
+        graphdef, state = nnx.split(_energy_module(n, hidden, seed, field))
         mcmc_steps = 5 * n if self.mcmc_steps is None else int(self.mcmc_steps)
         exact = mcmc.use_enumeration(self.training, n, name="training", instead="pcd")
         by_mmd = bool(len(val)) and self._selects_by_mmd(n)
-        if by_mmd and exact:
-            raise ValueError(
-                f"selection='mmd' scores the persistent chains of PCD training, and training is "
-                f"exact here ({n} bits); use selection='likelihood' or training='pcd'."
-            )
-        self._refuse_chain_options(n)
+        # Held-out MMD² runs chains of the model's own kind (tempering, global flips).
+        self._refuse_chain_options(n, used=("global_flip", "n_temperatures") if by_mmd else ())
         if exact:
             _checks.refuse_unused(
                 self,
@@ -371,13 +393,29 @@ class DeepEBM(EnergyBaseline):
         if exact:
             chains = jnp.asarray(all_bitstrings(n), jnp.float32)
         else:
-            shape = (int(self.n_chains), n)
-            chains = jax.random.bernoulli(k_chains, 0.5, shape).astype(jnp.float32)
+            # Exact draws of the starting model (independent bits).
+            p_one = jnp.asarray(1.0 / (1.0 + np.exp(-2.0 * field)), jnp.float32)
+            chains = jax.random.bernoulli(k_chains, p_one, (int(self.n_chains), n))
+            chains = chains.astype(jnp.float32)
         data = jnp.asarray(train, jnp.float32)
         val = jnp.asarray(val, jnp.float32)
         k_val = jax.random.fold_in(k_split, 1)
-        losses, scores = [], []
-        best, best_score, best_step, since = state, -np.inf, 0, 0
+        if by_mmd:  # exact draws of the start, advanced with the model before each later score
+            selection, advance = self._selection_chains(
+                (_sweep, _log_weight, graphdef), 2 * field, k_select
+            )
+
+        def heldout(state, done: int) -> float:
+            nonlocal selection
+            if not by_mmd:
+                return self._heldout_score(graphdef, state, val, k_val)
+            if done:
+                selection = advance(state, selection, key=jax.random.fold_in(k_select, done))
+            return self._mmd_score(np.asarray(selection[0]), np.asarray(val), sigmas)
+
+        # The start (independent bits) is the first candidate.
+        losses, scores = [], [heldout(state, 0)] if val.shape[0] else []
+        best, best_score, best_step, since = state, (scores or [-np.inf])[0], 0, 0
         done, total = 0, int(self.n_steps)
         while done < total:  # compiled chunks of eval_every updates
             length = min(int(self.eval_every), total - done)
@@ -389,10 +427,7 @@ class DeepEBM(EnergyBaseline):
             if not np.isfinite(losses[-1]).all():
                 raise FloatingPointError("DeepEBM training diverged; lower learning_rate.")
             if val.shape[0]:
-                if by_mmd:
-                    score = self._mmd_score(np.asarray(chains), np.asarray(val), sigmas)
-                else:
-                    score = self._heldout_score(graphdef, state, val, k_val)
+                score = heldout(state, done)
                 scores.append(score)
                 if score > best_score:
                     best, best_score, best_step, since = state, score, done, 0

@@ -3,10 +3,12 @@ held-out rows for early stopping, and sampling (exact or by the chains of :mod:`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks, kernel, mmd
@@ -20,8 +22,19 @@ __all__ = ["EnergyBaseline", "SELECTIONS"]
 SELECTIONS = ("auto", "likelihood", "mmd")
 # The options of the sampling chains (unused where a model is sampled by enumeration).
 _CHAIN_OPTIONS = ("burn_in", "thinning", "global_flip", "n_temperatures", "max_sweeps")
-# Held-out rows the MMD² criterion compares the chains with (evenly spaced beyond this).
+# Held-out rows the MMD² criterion compares the chains with (evenly spaced beyond this), its
+# persistent chains (unless n_chains is set) and the sweeps they advance per evaluation.
 _SELECTION_ROWS = 2000
+_SELECTION_CHAINS = 1000
+_SELECTION_SWEEPS = 20
+
+
+def log_odds(X: np.ndarray) -> np.ndarray:
+    """``log(p_i / (1 − p_i))`` of each column's share ``p_i`` of ones in the 0/1 rows ``X``,
+    with half a count added to either value (finite for a constant column): the fields of
+    independent bits with the data's marginals, where the energy models start."""
+    p = (X.sum(axis=0) + 0.5) / (X.shape[0] + 1.0)
+    return np.log(p) - np.log1p(-p)
 
 
 class EnergyBaseline(MmdBaseline):
@@ -113,6 +126,27 @@ class EnergyBaseline(MmdBaseline):
     def _selects_by_mmd(self, n: int) -> bool:
         """Whether held-out rows score the model by the MMD² of its training chains."""
         return self.selection == "mmd" or (self.selection == "auto" and n > mcmc.EXACT_MAX_BITS)
+
+    def _selection_chains(
+        self, parts: tuple[Callable, Callable, Any], fields: np.ndarray, key: jax.Array
+    ) -> tuple[jax.Array, Callable]:
+        """The held-out MMD² criterion's persistent chains ``(rungs, chains, n)``, drawn from
+        independent bits with log-odds ``fields`` (the models' start), and the function
+        ``(params, chains, key=) → chains`` that advances them by the model's own kind of
+        chain (``local``, ``log_weight`` and ``static`` in ``parts``: global flips and
+        tempering as set) for a few sweeps, so that they score samples of the current model
+        rather than states that lag it."""
+        settings = self._settings()
+        n_chains = int(settings.n_chains or _SELECTION_CHAINS)
+        p_one = jax.nn.sigmoid(jnp.asarray(fields, jnp.float32))
+        chains = jax.random.bernoulli(
+            key, p_one, (int(settings.n_temperatures), n_chains, len(p_one))
+        )
+        advance = functools.partial(
+            mcmc.advance, *parts, betas=mcmc.ladder(settings), sweeps=_SELECTION_SWEEPS,
+            global_flip=bool(settings.global_flip),
+        )  # fmt: skip
+        return chains.astype(jnp.float32), advance
 
     def _mmd_score(self, chains: np.ndarray, val: np.ndarray, sigmas: tuple[float, ...]) -> float:
         """``−MMD²`` (higher is better) between the chains' states, the model's samples, and

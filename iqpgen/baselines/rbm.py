@@ -11,7 +11,6 @@ temperature (what parallel tempering runs on its hot rungs).
 from __future__ import annotations
 
 import copy
-import functools
 from typing import Any
 
 import jax
@@ -21,7 +20,7 @@ import numpy as np
 from .. import _checks
 from . import mcmc
 from .common import rng_from
-from .energy import EnergyBaseline
+from .energy import EnergyBaseline, log_odds
 
 __all__ = ["RBM"]
 
@@ -39,11 +38,6 @@ def _gibbs(static, params, x, beta, key):
     return jax.random.bernoulli(k_v, jax.nn.sigmoid(beta * (h @ W + b_v))).astype(x.dtype)
 
 
-# selection="mmd": persistent chains (unless n_chains is set) and sweeps per evaluation.
-_SELECTION_CHAINS = 1000
-_SELECTION_SWEEPS = 20
-
-
 class RBM(EnergyBaseline):
     """A restricted Boltzmann machine (scikit-learn's ``BernoulliRBM``) as a generative model.
 
@@ -53,8 +47,11 @@ class RBM(EnergyBaseline):
     log-likelihood up to :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits (the partition
     function by enumeration), scikit-learn's pseudo-likelihood (one flipped bit per row, fixed
     seed) beyond (``selection="likelihood"``), or the MMD² of persistent chains to them
-    (``selection="mmd"``; ``"auto"``: beyond the enumerable sizes) — and the best parameters
-    are kept (``best_epoch_``). Training stops after
+    (``selection="mmd"``; ``"auto"``: beyond the enumerable sizes; ``n_chains`` chains, 1,000
+    by default, drawn from the start and advanced 20 sweeps before each score) — and the best
+    parameters are kept (``best_epoch_``). The visible biases start at the training rows'
+    log-odds (nearly independent bits, the weights being N(0, 0.01)), and the start is the
+    first candidate. Training stops after
     ``patience`` evaluations without improvement.
 
     **Symmetry.** With ``symmetry="global_flip"`` (or ``"auto"`` on flip-symmetric data, see
@@ -95,8 +92,9 @@ class RBM(EnergyBaseline):
         verbose: scikit-learn's progress output.
 
     Fitted attributes: ``rbm_`` (the ``BernoulliRBM`` at the best epoch), ``n_components_``,
-    ``symmetry_``, ``best_epoch_``, ``n_epochs_``, ``validation_`` (the held-out score at each
-    evaluation, higher is better), ``sigma_``, ``n_features_in_``.
+    ``symmetry_``, ``best_epoch_`` (0: the start), ``n_epochs_``, ``validation_`` (the held-out
+    score at the start and at each evaluation, higher is better), ``sigma_``,
+    ``n_features_in_``.
 
     Example:
         >>> import numpy as np
@@ -175,44 +173,53 @@ class RBM(EnergyBaseline):
         k_split, k_seed = jax.random.split(key)
         train, val = self._training_rows(X, k_split)
         rng = rng_from(k_seed)
+        seed, batch = int(rng.integers(2**31)), int(self.batch_size)
         rbm = BernoulliRBM(
             n_components=k,
             learning_rate=float(self.learning_rate),
-            batch_size=int(self.batch_size),
+            batch_size=batch,
             n_iter=1,
             verbose=int(bool(self.verbose)),
-            random_state=int(rng.integers(2**31)),
+            random_state=seed,
         )
+        # The start, as scikit-learn's first update makes it (weights N(0, 0.01) from its own
+        # random stream, which training continues; it keeps the attributes it finds set) but
+        # for the visible biases, at the data's log-odds: nearly independent bits.
+        rbm.random_state_ = np.random.RandomState(seed)
+        rbm.components_ = np.asarray(rbm.random_state_.normal(0, 0.01, (k, n)), order="F")
+        rbm.intercept_hidden_ = np.zeros(k)
+        rbm.intercept_visible_ = log_odds(train)
+        rbm.h_samples_ = np.zeros((batch, k))
+        rbm.n_features_in_ = n
         sigmas = self._resolve_sigma(X)
         by_mmd = bool(len(val)) and self._selects_by_mmd(n)
         # Held-out MMD² runs chains of the model's own kind (tempering, global flips).
         selection_options = ("n_chains", "global_flip", "n_temperatures")
         self._refuse_chain_options(n, ("n_chains",), used=selection_options if by_mmd else ())
         if by_mmd:
-            settings = self._settings()
-            size = (int(settings.n_temperatures), int(settings.n_chains or _SELECTION_CHAINS), n)
-            chains = jax.random.bernoulli(jax.random.fold_in(key, 1), 0.5, size)
-            chains = chains.astype(jnp.float32)
-            advance = functools.partial(
-                mcmc.advance, _gibbs, _log_weight, None, betas=mcmc.ladder(settings),
-                sweeps=_SELECTION_SWEEPS, global_flip=bool(settings.global_flip),
-            )  # fmt: skip
+            chains, advance = self._selection_chains(
+                (_gibbs, _log_weight, None), rbm.intercept_visible_, jax.random.fold_in(key, 1)
+            )
         train = train.astype(np.float64)
         val = val.astype(np.float64)
-        batch = int(self.batch_size)
-        best, best_score, best_epoch, scores, since = None, -np.inf, 0, [], 0
+
+        def heldout(epoch: int) -> float:
+            nonlocal chains
+            if not by_mmd:
+                return self._heldout_score(rbm, val, n)
+            chains = advance(_params_of(rbm), chains, key=jax.random.fold_in(key, 2 + epoch))
+            return self._mmd_score(np.asarray(chains[0]), val, sigmas)
+
+        # The start is the first candidate.
+        scores = [heldout(0)] if len(val) else []
+        best, best_score, best_epoch, since = copy.deepcopy(rbm), (scores or [-np.inf])[0], 0, 0
         epoch = 0
         for epoch in range(1, int(self.n_iter) + 1):
             order = rng.permutation(len(train))
             for start in range(0, len(train), batch):
                 rbm.partial_fit(train[order[start : start + batch]])
             if len(val) and (epoch % int(self.eval_every) == 0 or epoch == int(self.n_iter)):
-                if by_mmd:
-                    k_ep = jax.random.fold_in(key, 2 + epoch)
-                    chains = advance(_params_of(rbm), chains, key=k_ep)
-                    score = self._mmd_score(np.asarray(chains[0]), val, sigmas)
-                else:
-                    score = self._heldout_score(rbm, val, n)
+                score = heldout(epoch)
                 scores.append(score)
                 if score > best_score:
                     best, best_score, best_epoch, since = copy.deepcopy(rbm), score, epoch, 0
@@ -220,8 +227,8 @@ class RBM(EnergyBaseline):
                     since += 1
                     if self.patience is not None and since >= int(self.patience):
                         break
-        self.rbm_ = best if best is not None else rbm
-        self.best_epoch_ = best_epoch if best is not None else epoch
+        self.rbm_ = best if len(val) else rbm
+        self.best_epoch_ = best_epoch if len(val) else epoch
         self.n_epochs_ = epoch
         self.validation_ = np.asarray(scores, np.float64)
         self.n_components_ = k
