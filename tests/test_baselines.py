@@ -367,12 +367,11 @@ def test_energy_models_start_from_independent_bits(make):
 
 
 def test_deep_ebm_chains_start_from_its_starting_model():
-    """PCD's persistent chains and the held-out MMD² chains start as exact draws of the
-    starting model, and the start is the first held-out candidate. With a negligible learning
-    rate: the first update's PCD objective (data energy minus chain energy) is that of two
-    samples of one distribution, and so is each held-out −MMD² (seeds 0-4: |loss| ≤ 0.13,
-    about one standard error, and |−MMD²| ≤ 0.01; chains started at uniform bits instead:
-    loss −1.61 to −1.77, −MMD² at the start −0.14 to −0.19)."""
+    """PCD's persistent chains start as exact draws of the starting model, and the start is
+    the first held-out candidate. With a negligible learning rate the first update's PCD
+    objective (data energy minus chain energy) is that of two samples of one distribution
+    (seeds 0-4: |loss| ≤ 0.13, about one standard error; chains started at uniform bits
+    instead: −1.61 to −1.77), and so is each held-out −MMD² (the start's included)."""
     rng = np.random.default_rng(1)
     X = (rng.random((400, 8)) < 0.2).astype(np.uint8)
     kw = dict(hidden=(4,), n_steps=1, eval_every=1, n_chains=500, mcmc_steps=1, training="pcd")

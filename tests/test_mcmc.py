@@ -212,9 +212,9 @@ def test_persistent_chains_advance_with_the_global_flip():
 
 @pytest.mark.parametrize("make", ["RBM", "DeepEBM"])
 def test_held_out_mmd_chains_use_the_models_chain_settings(monkeypatch, make):
-    """selection="mmd" advances chains of the model's own kind before each score after the
-    start (the DeepEBM's are not its PCD chains, which lag the model): its tempering rungs and
-    its global flip, and scores the chains of the cold rung."""
+    """selection="mmd" advances chains of the model's own kind before each score, the start's
+    included (the DeepEBM's are not its PCD chains, which lag the model): its tempering rungs
+    and its global flip, and scores the chains of the cold rung."""
     calls = []
     real = mcmc.advance
 
@@ -229,9 +229,9 @@ def test_held_out_mmd_chains_use_the_models_chain_settings(monkeypatch, make):
         model = RBM(n_iter=2, n_chains=30, **kw).fit(X)  # the start (not exactly a product)
         assert len(calls) == 3 and len(model.validation_) == 3  # and two epochs
         assert calls[0][0] == (3, 30, 6)
-    else:  # the start is scored on exact draws, then each evaluation advances the chains
+    else:  # the start and two evaluations
         model = DeepEBM(hidden=(4,), n_steps=2, eval_every=1, training="pcd", **kw).fit(X)
-        assert len(calls) == 2 and len(model.validation_) == 3
+        assert len(calls) == 3 and len(model.validation_) == 3
         assert calls[0][0] == (3, 1000, 6)
     _, betas, global_flip = calls[0]
     assert global_flip is False

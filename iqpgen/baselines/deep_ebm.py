@@ -215,9 +215,9 @@ class DeepEBM(EnergyBaseline):
     log-likelihood up to :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits (the partition
     function by enumeration), an unbiased pseudo-likelihood estimate (one bit per row, fixed key)
     beyond (``selection="likelihood"``), or the MMD² to them of 1,000 persistent chains of
-    the model (``selection="mmd"``; ``"auto"``: beyond the enumerable sizes): drawn exactly
-    from the start, then advanced 20 sweeps of the sampling chains (global flips, tempering)
-    before each later score; not the PCD chains, which lag the model. The start is the first
+    the model (``selection="mmd"``; ``"auto"``: beyond the enumerable sizes): started at
+    random as the sampling chains are and advanced 20 sweeps of them (global flips,
+    tempering) before each score; not the PCD chains, which lag the model. The start is the first
     candidate; the best parameters are kept (``best_step_``, 0 for the start), and training
     stops after
     ``patience`` evaluations without improvement.
@@ -400,17 +400,15 @@ class DeepEBM(EnergyBaseline):
         data = jnp.asarray(train, jnp.float32)
         val = jnp.asarray(val, jnp.float32)
         k_val = jax.random.fold_in(k_split, 1)
-        if by_mmd:  # exact draws of the start, advanced with the model before each later score
-            selection, advance = self._selection_chains(
-                (_sweep, _log_weight, graphdef), 2 * field, k_select
-            )
+        if by_mmd:
+            parts = (_sweep, _log_weight, graphdef)
+            selection, advance = self._selection_chains(parts, n, k_select)
 
         def heldout(state, done: int) -> float:
             nonlocal selection
             if not by_mmd:
                 return self._heldout_score(graphdef, state, val, k_val)
-            if done:
-                selection = advance(state, selection, key=jax.random.fold_in(k_select, done))
+            selection = advance(state, selection, key=jax.random.fold_in(k_select, done))
             return self._mmd_score(np.asarray(selection[0]), np.asarray(val), sigmas)
 
         # The start (independent bits) is the first candidate.

@@ -128,25 +128,22 @@ class EnergyBaseline(MmdBaseline):
         return self.selection == "mmd" or (self.selection == "auto" and n > mcmc.EXACT_MAX_BITS)
 
     def _selection_chains(
-        self, parts: tuple[Callable, Callable, Any], fields: np.ndarray, key: jax.Array
+        self, parts: tuple[Callable, Callable, Any], n: int, key: jax.Array
     ) -> tuple[jax.Array, Callable]:
-        """The held-out MMD² criterion's persistent chains ``(rungs, chains, n)``, drawn from
-        independent bits with log-odds ``fields`` (the models' start), and the function
+        """The held-out MMD² criterion's persistent chains ``(rungs, chains, n)``, started at
+        uniformly random states as the sampling chains are, and the function
         ``(params, chains, key=) → chains`` that advances them by the model's own kind of
         chain (``local``, ``log_weight`` and ``static`` in ``parts``: global flips and
-        tempering as set) for a few sweeps, so that they score samples of the current model
-        rather than states that lag it."""
+        tempering as set) for a few sweeps before each score, so that the score is of the
+        samples the model gives rather than of states that lag it."""
         settings = self._settings()
-        n_chains = int(settings.n_chains or _SELECTION_CHAINS)
-        p_one = jax.nn.sigmoid(jnp.asarray(fields, jnp.float32))
-        chains = jax.random.bernoulli(
-            key, p_one, (int(settings.n_temperatures), n_chains, len(p_one))
-        )
+        size = (int(settings.n_temperatures), int(settings.n_chains or _SELECTION_CHAINS), n)
+        chains = jax.random.bernoulli(key, 0.5, size).astype(jnp.float32)
         advance = functools.partial(
             mcmc.advance, *parts, betas=mcmc.ladder(settings), sweeps=_SELECTION_SWEEPS,
             global_flip=bool(settings.global_flip),
         )  # fmt: skip
-        return chains.astype(jnp.float32), advance
+        return chains, advance
 
     def _mmd_score(self, chains: np.ndarray, val: np.ndarray, sigmas: tuple[float, ...]) -> float:
         """``−MMD²`` (higher is better) between the chains' states, the model's samples, and

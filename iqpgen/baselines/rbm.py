@@ -48,7 +48,8 @@ class RBM(EnergyBaseline):
     function by enumeration), scikit-learn's pseudo-likelihood (one flipped bit per row, fixed
     seed) beyond (``selection="likelihood"``), or the MMD² of persistent chains to them
     (``selection="mmd"``; ``"auto"``: beyond the enumerable sizes; ``n_chains`` chains, 1,000
-    by default, drawn from the start and advanced 20 sweeps before each score) — and the best
+    by default, started at random as the sampling chains are and advanced 20 sweeps before
+    each score) — and the best
     parameters are kept (``best_epoch_``). The visible biases start at the training rows'
     log-odds (nearly independent bits, the weights being N(0, 0.01)), and the start is the
     first candidate. Training stops after
@@ -197,9 +198,8 @@ class RBM(EnergyBaseline):
         selection_options = ("n_chains", "global_flip", "n_temperatures")
         self._refuse_chain_options(n, ("n_chains",), used=selection_options if by_mmd else ())
         if by_mmd:
-            chains, advance = self._selection_chains(
-                (_gibbs, _log_weight, None), rbm.intercept_visible_, jax.random.fold_in(key, 1)
-            )
+            parts = (_gibbs, _log_weight, None)
+            chains, advance = self._selection_chains(parts, n, jax.random.fold_in(key, 1))
         train = train.astype(np.float64)
         val = val.astype(np.float64)
 
