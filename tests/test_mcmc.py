@@ -230,9 +230,9 @@ def test_held_out_mmd_chains_use_the_models_chain_settings(monkeypatch, make):
         assert len(calls) == 3 and len(model.validation_) == 3  # and two epochs
         assert calls[0][0] == (3, 30, 6)
     else:  # the start and two evaluations
-        model = DeepEBM(hidden=(4,), n_steps=2, eval_every=1, training="pcd", **kw).fit(X)
-        assert len(calls) == 3 and len(model.validation_) == 3
-        assert calls[0][0] == (3, 1000, 6)
+        model = DeepEBM(hidden=(4,), n_steps=2, eval_every=1, training="pcd", n_chains=30, **kw)
+        assert len(model.fit(X).validation_) == 3 and len(calls) == 3
+        assert calls[0][0] == (3, 30, 6)  # n_chains, as in PCD
     _, betas, global_flip = calls[0]
     assert global_flip is False
     np.testing.assert_allclose(betas, mcmc.ladder(model._settings()))

@@ -214,8 +214,8 @@ class DeepEBM(EnergyBaseline):
     held out; every ``eval_every`` updates the model is scored on them — the exact mean
     log-likelihood up to :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits (the partition
     function by enumeration), an unbiased pseudo-likelihood estimate (one bit per row, fixed key)
-    beyond (``selection="likelihood"``), or the MMD² to them of 1,000 persistent chains of
-    the model (``selection="mmd"``; ``"auto"``: beyond the enumerable sizes): started at
+    beyond (``selection="likelihood"``), or the MMD² to them of ``n_chains`` persistent chains
+    of the model (``selection="mmd"``; ``"auto"``: beyond the enumerable sizes), started at
     random as the sampling chains are and advanced 20 sweeps of them (global flips,
     tempering) before each score; not the PCD chains, which lag the model. The start is the first
     candidate; the best parameters are kept (``best_step_``, 0 for the start), and training
@@ -238,7 +238,8 @@ class DeepEBM(EnergyBaseline):
             enumeration at every update), ``"pcd"`` (persistent contrastive divergence) or
             ``"auto"``: exact up to :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits.
         batch_size: data rows per update.
-        n_chains: persistent chains in PCD training; in sampling, chains (default
+        n_chains: persistent chains in PCD training and in the held-out MMD²; in sampling,
+            chains (default
             ``n_samples // 10``, see :mod:`~iqpgen.baselines.mcmc`) are set by
             ``sample_chains``' own rule.
         mcmc_steps: Metropolis flips per chain per PCD update; None means ``5·n``.
@@ -402,7 +403,7 @@ class DeepEBM(EnergyBaseline):
         k_val = jax.random.fold_in(k_split, 1)
         if by_mmd:
             parts = (_sweep, _log_weight, graphdef)
-            selection, advance = self._selection_chains(parts, n, k_select)
+            selection, advance = self._selection_chains(parts, n, k_select, self.n_chains)
 
         def heldout(state, done: int) -> float:
             nonlocal selection

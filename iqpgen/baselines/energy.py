@@ -128,16 +128,18 @@ class EnergyBaseline(MmdBaseline):
         return self.selection == "mmd" or (self.selection == "auto" and n > mcmc.EXACT_MAX_BITS)
 
     def _selection_chains(
-        self, parts: tuple[Callable, Callable, Any], n: int, key: jax.Array
+        self, parts: tuple[Callable, Callable, Any], n: int, key: jax.Array, n_chains: Any = None
     ) -> tuple[jax.Array, Callable]:
-        """The held-out MMD² criterion's persistent chains ``(rungs, chains, n)``, started at
+        """The held-out MMD² criterion's persistent chains ``(rungs, n_chains, n)`` (default: the
+        sampling chains' ``n_chains``, else 1,000), started at
         uniformly random states as the sampling chains are, and the function
         ``(params, chains, key=) → chains`` that advances them by the model's own kind of
         chain (``local``, ``log_weight`` and ``static`` in ``parts``: global flips and
         tempering as set) for a few sweeps before each score, so that the score is of the
         samples the model gives rather than of states that lag it."""
         settings = self._settings()
-        size = (int(settings.n_temperatures), int(settings.n_chains or _SELECTION_CHAINS), n)
+        n_chains = int(n_chains or settings.n_chains or _SELECTION_CHAINS)
+        size = (int(settings.n_temperatures), n_chains, n)
         chains = jax.random.bernoulli(key, 0.5, size).astype(jnp.float32)
         advance = functools.partial(
             mcmc.advance, *parts, betas=mcmc.ladder(settings), sweeps=_SELECTION_SWEEPS,
