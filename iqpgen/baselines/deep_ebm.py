@@ -217,10 +217,9 @@ class DeepEBM(EnergyBaseline):
     beyond (``selection="likelihood"``), or the MMD² to them of ``n_chains`` persistent chains
     of the model (``selection="mmd"``; ``"auto"``: beyond the enumerable sizes), started at
     random as the sampling chains are and advanced 20 sweeps of them (global flips,
-    tempering) before each score; not the PCD chains, which lag the model. The start is the first
-    candidate; the best parameters are kept (``best_step_``, 0 for the start), and training
-    stops after
-    ``patience`` evaluations without improvement.
+    tempering) before each score; not the PCD chains, which lag the model. The start is the
+    first candidate; the best parameters are kept (``best_step_``, 0 for the start), and
+    training stops after ``patience`` evaluations without improvement.
 
     **Symmetry and sampling** as :class:`~iqpgen.baselines.RBM`: ``symmetry="global_flip"``
     (or ``"auto"`` on flip-symmetric data) trains on the rows and their mirror images and flips
@@ -239,9 +238,8 @@ class DeepEBM(EnergyBaseline):
             ``"auto"``: exact up to :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits.
         batch_size: data rows per update.
         n_chains: persistent chains in PCD training and in the held-out MMD²; in sampling,
-            chains (default
-            ``n_samples // 10``, see :mod:`~iqpgen.baselines.mcmc`) are set by
-            ``sample_chains``' own rule.
+            chains (default ``n_samples // 10``, see :mod:`~iqpgen.baselines.mcmc`) are set
+            by ``sample_chains``' own rule.
         mcmc_steps: Metropolis flips per chain per PCD update; None means ``5·n``.
         eval_every: updates between held-out evaluations (one compiled chunk).
         patience: evaluations without improvement before training stops; ``None`` (default):
@@ -263,8 +261,8 @@ class DeepEBM(EnergyBaseline):
 
     Fitted attributes: ``graphdef_`` and ``state_`` (the Flax NNX split of the energy module at
     the best step), ``loss_`` (the PCD objective per update), ``validation_`` (held-out score
-    per evaluation, the start's first, higher is better), ``best_step_``, ``symmetry_``, ``sigma_``,
-    ``n_features_in_``.
+    per evaluation, the start's first, higher is better), ``best_step_``, ``symmetry_``,
+    ``sigma_``, ``n_features_in_``.
 
     Example:
         >>> import numpy as np

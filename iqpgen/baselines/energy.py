@@ -130,9 +130,9 @@ class EnergyBaseline(MmdBaseline):
     def _selection_chains(
         self, parts: tuple[Callable, Callable, Any], n: int, key: jax.Array, n_chains: Any = None
     ) -> tuple[jax.Array, Callable]:
-        """The held-out MMD² criterion's persistent chains ``(rungs, n_chains, n)`` (default: the
-        sampling chains' ``n_chains``, else 1,000), started at
-        uniformly random states as the sampling chains are, and the function
+        """The held-out MMD² criterion's persistent chains ``(rungs, n_chains, n)`` (default:
+        the sampling chains' ``n_chains``, else 1,000), started at uniformly random states as
+        the sampling chains are, and the function
         ``(params, chains, key=) → chains`` that advances them by the model's own kind of
         chain (``local``, ``log_weight`` and ``static`` in ``parts``: global flips and
         tempering as set) for a few sweeps before each score, so that the score is of the

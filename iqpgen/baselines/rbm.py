@@ -49,11 +49,10 @@ class RBM(EnergyBaseline):
     seed) beyond (``selection="likelihood"``), or the MMD² of persistent chains to them
     (``selection="mmd"``; ``"auto"``: beyond the enumerable sizes; ``n_chains`` chains, 1,000
     by default, started at random as the sampling chains are and advanced 20 sweeps before
-    each score) — and the best
-    parameters are kept (``best_epoch_``). The visible biases start at the training rows'
-    log-odds (nearly independent bits, the weights being N(0, 0.01)), and the start is the
-    first candidate. Training stops after
-    ``patience`` evaluations without improvement.
+    each score) — and the best parameters are kept (``best_epoch_``). The visible biases
+    start at the training rows' log-odds (nearly independent bits, the weights being
+    N(0, 0.01)), and the start is the first candidate. Training stops after ``patience``
+    evaluations without improvement.
 
     **Symmetry.** With ``symmetry="global_flip"`` (or ``"auto"`` on flip-symmetric data, see
     :mod:`iqpgen.symmetry`) the model is ``½(p(x) + p(1 − x))``: trained on the rows and their
