@@ -343,7 +343,10 @@ def test_deep_ebm_learns_correlations_independent_bits_cannot(training, sampler)
     # Lower energy where the data are: a pattern the data hold against one they never do.
     e = model.energy(np.array([[1, 1, 0, 0, 1, 0], [1, 0, 0, 1, 1, 0]]))
     assert e[0] < e[1]
-    np.testing.assert_array_equal(model.sample(5, random_state=4), model.sample(5, random_state=4))
+    # Seeded draws repeat (500: the shape that mmd already compiled).
+    np.testing.assert_array_equal(
+        model.sample(500, random_state=4), model.sample(500, random_state=4)
+    )
 
 
 @pytest.mark.parametrize("make", ["RBM", "DeepEBM"])
