@@ -393,13 +393,14 @@ class DeepEBM(EnergyBaseline):
             chains = jnp.asarray(all_bitstrings(n), jnp.float32)
         else:
             # Exact draws of the starting model (independent bits).
-            p_one = jnp.asarray(1.0 / (1.0 + np.exp(-2.0 * field)), jnp.float32)
+            p_one = jax.nn.sigmoid(2.0 * jnp.asarray(field, jnp.float32))
             chains = jax.random.bernoulli(k_chains, p_one, (int(self.n_chains), n))
             chains = chains.astype(jnp.float32)
         data = jnp.asarray(train, jnp.float32)
         val = jnp.asarray(val, jnp.float32)
         k_val = jax.random.fold_in(k_split, 1)
         if by_mmd:
+            val_rows = np.asarray(val)
             parts = (_sweep, _log_weight, graphdef)
             selection, advance = self._selection_chains(parts, n, k_select, self.n_chains)
 
@@ -408,7 +409,7 @@ class DeepEBM(EnergyBaseline):
             if not by_mmd:
                 return self._heldout_score(graphdef, state, val, k_val)
             selection = advance(state, selection, key=jax.random.fold_in(k_select, done))
-            return self._mmd_score(np.asarray(selection[0]), np.asarray(val), sigmas)
+            return self._mmd_score(np.asarray(selection[0]), val_rows, sigmas)
 
         # The start (independent bits) is the first candidate.
         losses, scores = [], [heldout(state, 0)] if val.shape[0] else []
