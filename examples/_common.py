@@ -52,7 +52,7 @@ def parser(description: str, name: str) -> argparse.ArgumentParser:
         type=positive_int,
         default=None,
         help="samples (or IQP Monte Carlo samples) for the correlations and Ising statistics "
-        "(default 10,000; 500 with --quick)",
+        "(default 10,000; 200 with --quick, as many as the quick evaluation draws)",
     )
     return p
 
@@ -111,7 +111,7 @@ def settings(args: argparse.Namespace, *, n_train: int, n_test: int, steps: int)
         cfg = dict(
             n_train=300, n_test=400, steps=20, chunks=4, eval_ops=100, eval_samples=100,
             model_samples=200, rbm_iter=2, rbm_burn_in=20, ebm_steps=20,
-            corr_samples=500,
+            corr_samples=200,
         )  # fmt: skip
     else:
         cfg = dict(
@@ -204,7 +204,10 @@ def train_models(
     with timer.phase("train DeepEBM"):
         ebm_kw = {"n_steps": cfg["ebm_steps"], **ebm_options}
         if args.quick:  # the quick budget, not the experiment's, and fewer chains
-            ebm_kw |= {"n_steps": cfg["ebm_steps"], **chain_options(n, n_chains=100)}
+            ebm_kw |= {
+                "n_steps": cfg["ebm_steps"],
+                **chain_options(n, n_chains=100, burn_in=cfg["rbm_burn_in"]),
+            }
         ebm = DeepEBM(sigma=list(sigmas), random_state=seed, **ebm_kw).fit(X_train)
     print(f"  DeepEBM: hidden layers {list(ebm.hidden)}, {len(ebm.loss_)} updates")
     return {
