@@ -6,9 +6,13 @@ The RBM and the DeepEBM take the data's global-flip symmetry when the training d
 or update, and are sampled exactly (16 bits, by enumeration) or by chains with global-flip moves
 whose split-R̂ and ESS are printed; independent bits take the symmetry too. Evaluation is the
 paper's protocol (:func:`iqpgen.evaluate.paper_mmd`, ten bandwidths, 20 test chunks, 5,000
-samples). Writes ``baselines.json`` to ``--out``.
+samples). At 16 bits the RBM and DeepEBM are enumerated and their MMD² to the whole test set
+is also exact; ``--paper-models`` adds the exact MMD² of the paper's own trained RBM and
+DeepEBM (from its repository's pickles, read by ``_paper_models.py``), which the paper's
+sample-based rows estimate with noise. Writes ``baselines.json`` to ``--out``.
 
     python examples/baselines.py ising --train ising_4_4_T_3_train.csv --test ..._test.csv
+    python examples/baselines.py 8blobs --paper-models .../paper/training/trained_parameters
     python examples/baselines.py 8blobs --quick
 """
 
@@ -18,6 +22,7 @@ import json
 import os
 import time
 
+import _paper_models as paper_models
 import jax
 import numpy as np
 from _common import (
@@ -60,15 +65,28 @@ def draw(model, n_samples: int, seed: int) -> tuple[np.ndarray, dict]:
     return s, out
 
 
-def exact_test_mmd(model, X_test: np.ndarray, sigmas: list[float]) -> list[float]:
-    """Unbiased MMD² between an enumerable model and the whole test set, exactly:
+def exact_test_mmd(log_prob: np.ndarray, X_test: np.ndarray, sigmas: list[float]) -> list[float]:
+    """Unbiased MMD² between an enumerable model (``log p`` of every row, bit 0 the most
+    significant) and the whole test set, exactly:
     ``Σ_a π_σ(a)(Q̂_a² − 2 Q̂_a P̂_a + (m P̂_a² − 1)/(m − 1))`` with ``Q̂ = WHT(q)``."""
     n, m = X_test.shape[1], X_test.shape[0]
-    q = np.exp(model.log_prob_table())
+    q = np.exp(log_prob)
     q_hat = np.asarray(walsh.walsh_hadamard(q), np.float64)
     p_hat = np.asarray(mmd.data_table(X_test).sums, np.float64) / m
     terms = q_hat**2 - 2 * q_hat * p_hat + (m * p_hat**2 - 1) / (m - 1)
     return [float(np.asarray(mmd.op_weight_table(n, s), np.float64) @ terms) for s in sigmas]
+
+
+def exact_rows(diag: dict, X_test: np.ndarray, sigmas: list[float], args) -> dict:
+    """Exact MMD² to the whole test set of uniform bits, of our enumerable models (from
+    ``diag``) and, with ``--paper-models``, of the paper's own trained RBM and DeepEBM."""
+    n = X_test.shape[1]
+    rows = {"uniform": exact_test_mmd(np.full(2**n, -n * np.log(2.0)), X_test, sigmas)}
+    rows |= {label: d["exact_test_mmd"] for label, d in diag.items() if "exact_test_mmd" in d}
+    if args.paper_models is not None:
+        tables = paper_models.log_prob_tables(args.paper_models, args.experiment, n)
+        rows |= {f"paper's {k}": exact_test_mmd(v, X_test, sigmas) for k, v in tables.items()}
+    return rows
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -101,10 +119,33 @@ def main(argv: list[str] | None = None) -> dict:
         default="auto",
         help="held-out criterion of the RBM and DeepEBM (see their selection option)",
     )
+    p.add_argument(
+        "--paper-models",
+        default=None,
+        metavar="DIR",
+        help="the paper's folder of trained models (paper/training/trained_parameters of "
+        "XanaduAI/scaling-gqml): also the exact MMD² of its RBM and DeepEBM to the whole test "
+        "set (8blobs, ising)",
+    )
     args = p.parse_args(argv)
     if args.experiment not in EXPERIMENTS:
         p.error(f"unknown experiment {args.experiment!r}; choose one of {', '.join(EXPERIMENTS)}")
     exp = EXPERIMENTS[args.experiment]
+    if args.paper_models is not None:
+        if exp.name not in paper_models.DATASETS:
+            p.error(
+                f"--paper-models applies to {', '.join(paper_models.DATASETS)} (models the "
+                f"exact MMD² can enumerate), not {exp.name}"
+            )
+        if args.train is None or args.test is None:
+            p.error(
+                "--paper-models compares with models trained on the paper's files: give its "
+                "training and test files with --train and --test"
+            )
+        missing = [f for f in paper_models.paths(args.paper_models, exp.name).values()]
+        missing = [f for f in missing if not os.path.isfile(f)]
+        if missing:
+            p.error(f"--paper-models: {missing[0]} is not a file")
     if args.out == os.path.join("runs", "baselines"):
         args.out = os.path.join("runs", f"baselines-{exp.name}")
     if args.n_test is not None and args.n_test < 2 * 20:
@@ -154,7 +195,9 @@ def main(argv: list[str] | None = None) -> dict:
             )  # fmt: skip
         if label in diag and X_train.shape[1] <= 16:
             picked = [eval_sigmas[i] for i in (0, len(eval_sigmas) // 2, -1)]
-            diag[label]["exact_test_mmd"] = exact_test_mmd(models[label], X_test, picked)
+            diag[label]["exact_test_mmd"] = exact_test_mmd(
+                models[label].log_prob_table(), X_test, picked
+            )
     picks = [0, len(eval_sigmas) // 2, -1]
     uni = results["uniform"].mean[picks]
     paper_uni = np.asarray(exp.paper["uniform"])
@@ -186,9 +229,22 @@ def main(argv: list[str] | None = None) -> dict:
         )
     for label, d in diag.items():
         lines.append(f"  {label}: {json.dumps(d)}")
+    exact = {}
+    if X_train.shape[1] <= 16:
+        with timer.phase("exact MMD²"):
+            exact = exact_rows(diag, X_test, [eval_sigmas[i] for i in picks], args)
+        lines.append("exact MMD² to the whole test set / uniform bits' (same bandwidths):")
+        lines += [
+            f"  {label:<16} "
+            + " / ".join(f"{a / u:.4f}" for a, u in zip(v, exact["uniform"], strict=True))
+            for label, v in exact.items()
+            if label != "uniform"
+        ]
     text = "\n".join(lines)
     print(text)
     summary = {"experiment": exp.name, "sigmas": eval_sigmas, "rows": rows, "times_s": timer.times}
+    if exact:
+        summary["exact_test_mmd"] = {"sigmas": [eval_sigmas[i] for i in picks], **exact}
     with open(os.path.join(args.out, "baselines.json"), "w") as f:
         json.dump(summary, f, indent=2, default=float)
     print(timer.report())

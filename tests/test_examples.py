@@ -19,6 +19,7 @@ import time
 import traceback
 import warnings
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -175,6 +176,8 @@ def _example(name):
         (["dwave.py", "--quick", "--out", "{f}"], "--out .*is a file"),
         (["baselines.py", "ising", "--quick", "--rbm-epochs", "0"], "--rbm-epochs: .*>= 1"),
         (["baselines.py", "ising", "--quick", "--out", "{f}/run"], "cannot be written"),
+        (["baselines.py", "dwave", "--quick", "--paper-models", "{f}"], "applies to 8blobs, ising"),
+        (["baselines.py", "ising", "--quick", "--paper-models", "{f}"], "--train and --test"),
         (["deploy.py", "--quick", "--qubits", "0"], "--qubits: .*>= 1"),
         (["deploy.py", "--quick", "--out", "{f}"], "--out .*is a file"),
         (["deploy.py", "--quick", "--device", "no.such.device"], "--device 'no.such.device'"),
@@ -248,3 +251,62 @@ def test_hardware_example(runs):
     assert np.all(mean[noisy] > 4 * err[noisy])
     assert "readout error modelled" in labels[noisy + 1]
     assert np.all(mean[noisy + 1] < mean[noisy] / 2)
+
+
+def test_paper_models_are_read_as_saved_and_nothing_else(tmp_path, monkeypatch):
+    """The paper's trained DeepEBM (Flax parameters as JAX arrays) and RBM (an object of its
+    own BernoulliRBM subclass) pickled here as its scripts pickle them, read back without that
+    code: log p of every row against an NNX network of the same weights and a sum over the
+    RBM's hidden states; a pickle naming anything else is refused."""
+    import pickle
+    import types
+
+    from flax import nnx
+
+    pm = _example("_paper_models.py")
+    rng = np.random.default_rng(0)
+    sizes = [16, 5, 3, 1]
+    shapes = list(zip(sizes[:-1], sizes[1:], strict=True))
+    weights = [(rng.normal(0, 0.5, (a, b)), rng.normal(0, 0.5, b)) for a, b in shapes]
+    params = {
+        f"Dense_{i}": {"kernel": jnp.asarray(w, jnp.float32), "bias": jnp.asarray(b, jnp.float32)}
+        for i, (w, b) in enumerate(weights)
+    }
+    folder = tmp_path / "trained_parameters"
+    folder.mkdir()
+    files = pm.paths(str(folder), "ising")
+    with open(files["DeepEBM"], "wb") as f:
+        pickle.dump({"params": params}, f)
+    # The RBM's class as the paper's module names it (stand-in modules while pickling).
+    name = "qml_benchmarks.models.energy_based_model"
+    saved = type("RestrictedBoltzmannMachine", (), {"__module__": name})
+    for part in ("qml_benchmarks", "qml_benchmarks.models", name):
+        monkeypatch.setitem(sys.modules, part, types.ModuleType(part))
+    sys.modules[name].RestrictedBoltzmannMachine = saved
+    rbm = saved()
+    rbm.components_ = rng.normal(0, 0.5, (3, 16))
+    rbm.intercept_hidden_, rbm.intercept_visible_ = rng.normal(0, 0.5, 3), rng.normal(0, 0.5, 16)
+    with open(files["RBM"], "wb") as f:
+        pickle.dump(rbm, f)
+    for part in ("qml_benchmarks", "qml_benchmarks.models", name):
+        monkeypatch.delitem(sys.modules, part)
+
+    tables = pm.log_prob_tables(str(folder), "ising")
+    x = iqpgen.exact.all_bitstrings(16).astype(np.float32)
+    h = jnp.asarray(x)
+    for i, (w, b) in enumerate(weights):
+        layer = nnx.Linear(*w.shape, rngs=nnx.Rngs(0))
+        layer.kernel[...], layer.bias[...] = jnp.asarray(w, jnp.float32), jnp.asarray(b)
+        h = layer(h) if i == len(weights) - 1 else jnp.tanh(layer(h))
+    want = -np.asarray(h[:, 0], np.float64)
+    np.testing.assert_allclose(tables["DeepEBM"], want - np.logaddexp.reduce(want), atol=1e-4)
+    hidden = iqpgen.exact.all_bitstrings(3).astype(np.float64)
+    joint = (x @ rbm.intercept_visible_)[:, None] + hidden @ rbm.intercept_hidden_
+    joint = joint + x @ rbm.components_.T @ hidden.T
+    want = np.logaddexp.reduce(joint, axis=1)
+    np.testing.assert_allclose(tables["RBM"], want - np.logaddexp.reduce(want), atol=1e-9)
+
+    with open(files["RBM"], "wb") as f:
+        pickle.dump(os.getcwd, f)  # any other global: refused before it is called
+    with pytest.raises(pickle.UnpicklingError, match="posix.getcwd is not one of"):
+        pm.log_prob_tables(str(folder), "ising")
