@@ -211,6 +211,41 @@ def test_persistent_chains_advance_with_the_global_flip():
 
 
 @pytest.mark.parametrize("make", ["RBM", "DeepEBM"])
+def test_held_out_mmd_is_exact_where_the_model_is_enumerated(monkeypatch, make):
+    """selection="mmd" on a model sampled by enumeration scores it exactly, without chains:
+    the kept step's score is minus the MMD² between its distribution and the held-out rows,
+    here all one row (whatever the split), in the kernel form Σ (q − p)(x)(q − p)(y) k(x, y)."""
+
+    def no_chains(*args, **kw):
+        raise AssertionError("held-out chains advanced")
+
+    monkeypatch.setattr(mcmc, "advance", no_chains)
+    row = np.array([1, 0, 1, 1, 0, 0], np.uint8)
+    X = np.tile(row, (60, 1))
+    X[:30, 5] = 1  # two rows; the held-out tenth holds either or both
+    if make == "RBM":
+        model = RBM(n_iter=3, eval_every=1, selection="mmd", random_state=0).fit(X)
+        best = model.best_epoch_
+    else:
+        model = DeepEBM(hidden=(4,), n_steps=3, eval_every=1, selection="mmd", random_state=0)
+        best = model.fit(X).best_step_
+    q = np.exp(model.log_prob_table())
+    rows = iqpgen.exact.all_bitstrings(6).astype(np.int64)
+    hamming = np.abs(rows[:, None, :] - rows[None, :, :]).sum(-1)
+    # The held-out rows are not exposed: the score must be that of one of the mixtures of
+    # the two rows the held-out tenth (6 rows) can hold (k of 6 with the last bit set).
+    scores = []
+    for k in range(7):
+        p = np.zeros(64)
+        p[int("101100", 2)] += (6 - k) / 6
+        p[int("101101", 2)] += k / 6
+        d = q - p
+        scores.append(-np.mean([d @ np.exp(-hamming / (2 * s * s)) @ d for s in model.sigma_]))
+    assert np.min(np.abs(np.array(scores) - model.validation_[best])) < 1e-9
+    assert model.validation_[best] == np.max(model.validation_)
+
+
+@pytest.mark.parametrize("make", ["RBM", "DeepEBM"])
 def test_held_out_mmd_chains_use_the_models_chain_settings(monkeypatch, make):
     """selection="mmd" advances chains of the model's own kind before each score, the start's
     included (the DeepEBM's are not its PCD chains, which lag the model): its tempering rungs
@@ -224,7 +259,7 @@ def test_held_out_mmd_chains_use_the_models_chain_settings(monkeypatch, make):
 
     monkeypatch.setattr(mcmc, "advance", spy)
     X = np.random.default_rng(0).integers(0, 2, (60, 6))
-    kw = dict(selection="mmd", n_temperatures=3, global_flip=False, random_state=0)
+    kw = dict(selection="mmd", sampler="mcmc", n_temperatures=3, global_flip=False, random_state=0)
     if make == "RBM":
         model = RBM(n_iter=2, n_chains=30, **kw).fit(X)  # the start (not exactly a product)
         assert len(calls) == 3 and len(model.validation_) == 3  # and two epochs

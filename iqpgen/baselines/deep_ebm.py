@@ -217,7 +217,8 @@ class DeepEBM(EnergyBaseline):
     beyond (``selection="likelihood"``), or the MMD² to them of ``n_chains`` persistent chains
     of the model (``selection="mmd"``; ``"auto"``: beyond the enumerable sizes), started at
     random as the sampling chains are and advanced 20 sweeps of them (global flips,
-    tempering) before each score; not the PCD chains, which lag the model. The start is the
+    tempering) before each score; not the PCD chains, which lag the model; exact, without
+    chains, where the model is sampled by enumeration. The start is the
     first candidate; the best parameters are kept (``best_step_``, 0 for the start), and
     training stops after ``patience`` evaluations without improvement.
 
@@ -249,7 +250,8 @@ class DeepEBM(EnergyBaseline):
         selection: how the held-out rows score a step: ``"likelihood"`` (exact, or the
             pseudo-likelihood beyond :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits),
             ``"mmd"`` (``−MMD²`` at ``sigma`` between the held-out rows and persistent chains
-            of the model), or ``"auto"``: the exact likelihood where
+            of the model, exact where it is sampled by enumeration), or ``"auto"``: the exact
+            likelihood where
             it is enumerable, MMD² beyond (the pseudo-likelihood does not follow MMD² on data
             with several modes).
         symmetry: ``"auto"``, ``"global_flip"`` or ``None``.
@@ -370,8 +372,11 @@ class DeepEBM(EnergyBaseline):
         mcmc_steps = 5 * n if self.mcmc_steps is None else int(self.mcmc_steps)
         exact = mcmc.use_enumeration(self.training, n, name="training", instead="pcd")
         by_mmd = bool(len(val)) and self._selects_by_mmd(n)
-        # Held-out MMD² runs chains of the model's own kind (tempering, global flips).
-        self._refuse_chain_options(n, used=("global_flip", "n_temperatures") if by_mmd else ())
+        exact_mmd = by_mmd and self._exact_selection(n)
+        by_chains = by_mmd and not exact_mmd
+        # Held-out MMD² runs chains of the model's own kind (tempering, global flips), or is
+        # exact where the model is sampled by enumeration.
+        self._refuse_chain_options(n, used=("global_flip", "n_temperatures") if by_chains else ())
         if exact:
             _checks.refuse_unused(
                 self,
@@ -399,8 +404,8 @@ class DeepEBM(EnergyBaseline):
         data = jnp.asarray(train, jnp.float32)
         val = jnp.asarray(val, jnp.float32)
         k_val = jax.random.fold_in(k_split, 1)
-        if by_mmd:
-            val_rows = np.asarray(val)
+        val_rows = np.asarray(val)
+        if by_chains:
             parts = (_sweep, _log_weight, graphdef)
             selection, advance = self._selection_chains(parts, n, k_select, self.n_chains)
 
@@ -408,6 +413,8 @@ class DeepEBM(EnergyBaseline):
             nonlocal selection
             if not by_mmd:
                 return self._heldout_score(graphdef, state, val, k_val)
+            if exact_mmd:
+                return self._exact_mmd_score((_log_weight, graphdef, state), val_rows, sigmas)
             selection = advance(state, selection, key=jax.random.fold_in(k_select, done))
             return self._mmd_score(np.asarray(selection[0]), val_rows, sigmas)
 

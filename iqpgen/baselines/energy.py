@@ -71,9 +71,9 @@ class EnergyBaseline(MmdBaseline):
         if not isinstance(self.selection, str) or self.selection not in SELECTIONS:
             raise ValueError(
                 f"selection must be one of {SELECTIONS}, got {self.selection!r}: 'likelihood' "
-                "scores held-out rows by (pseudo-)likelihood, 'mmd' by the MMD² of the training "
-                "chains to them, 'auto' by the exact likelihood where it is enumerable, by MMD² "
-                "beyond."
+                "scores held-out rows by (pseudo-)likelihood, 'mmd' by the MMD² of the model to "
+                "them (exact, or of chains of the model), 'auto' by the exact likelihood where "
+                "it is enumerable, by MMD² beyond."
             )
         if float(self.validation_fraction) == 0:
             _checks.refuse_unused(
@@ -147,6 +147,30 @@ class EnergyBaseline(MmdBaseline):
         )  # fmt: skip
         return chains, advance
 
+    def _exact_selection(self, n: int) -> bool:
+        """Whether the held-out MMD² is computed exactly: the model of ``n`` bits is sampled by
+        enumerating its rows, so its distribution is what its samples follow."""
+        return mcmc.use_enumeration(self.sampler, n, name="sampler", instead="mcmc")
+
+    def _table(self, log_weight: Callable, static: Any, params: Any, n: int) -> np.ndarray:
+        """``log p`` of every row for these parameters, the symmetry included."""
+        logp = mcmc.enumerate_log_weights(log_weight, static, params, n)
+        if self.symmetry_ == "global_flip":  # row 2ⁿ − 1 − i is the mirror image of row i
+            logp = np.logaddexp(logp, logp[::-1]) - np.log(2.0)
+        return logp
+
+    def _exact_mmd_score(
+        self, parts: tuple[Callable, Any, Any], val: np.ndarray, sigmas: tuple[float, ...]
+    ) -> float:
+        """``−MMD²`` (higher is better) between the model, enumerated (``parts``:
+        ``(log_weight, static, params)``), and the held-out rows, exactly, averaged over
+        ``sigmas`` (``val`` holds the rows' mirrors for a flip-symmetric model)."""
+        n = val.shape[1]
+        q = np.exp(self._table(*parts, n))
+        idx = np.asarray(val, np.int64) @ (1 << np.arange(n - 1, -1, -1))
+        p = np.bincount(idx, minlength=2**n) / len(idx)
+        return -mmd.exact_between_distributions(q, p, sigmas)
+
     def _mmd_score(self, chains: np.ndarray, val: np.ndarray, sigmas: tuple[float, ...]) -> float:
         """``−MMD²`` (higher is better) between the chains' states, the model's samples, and
         the held-out rows, averaged over ``sigmas``: unlike a (pseudo-)likelihood it follows
@@ -172,10 +196,7 @@ class EnergyBaseline(MmdBaseline):
         if n > mcmc.EXACT_MAX_BITS + 4:
             raise ValueError(f"log_prob_table enumerates 2^n rows; n = {n} is too large.")
         _, log_weight, static, params = self._chain_parts()
-        logp = mcmc.enumerate_log_weights(log_weight, static, params, n)
-        if self.symmetry_ == "global_flip":  # row 2ⁿ − 1 − i is the mirror image of row i
-            logp = np.logaddexp(logp, logp[::-1]) - np.log(2.0)
-        return logp
+        return self._table(log_weight, static, params, n)
 
     def sample_chains(self, n_samples: int = 1, random_state: Any = None) -> mcmc.Chains:
         """Samples ``(n_samples, n)`` with how they were drawn: exactly (by enumeration) or by

@@ -49,7 +49,8 @@ class RBM(EnergyBaseline):
     seed) beyond (``selection="likelihood"``), or the MMD² of persistent chains to them
     (``selection="mmd"``; ``"auto"``: beyond the enumerable sizes; ``n_chains`` chains, 1,000
     by default, started at random as the sampling chains are and advanced 20 sweeps before
-    each score) — and the best parameters are kept (``best_epoch_``). The visible biases
+    each score; exact, without chains, where the model is sampled by enumeration) — and the
+    best parameters are kept (``best_epoch_``). The visible biases
     start at the training rows' log-odds (nearly independent bits, the weights being
     N(0, 0.01)), and the start is the first candidate. Training stops after ``patience``
     evaluations without improvement.
@@ -79,7 +80,8 @@ class RBM(EnergyBaseline):
             pseudo-likelihood beyond :data:`~iqpgen.baselines.mcmc.EXACT_MAX_BITS` bits),
             ``"mmd"`` (``−MMD²`` at ``sigma`` between the held-out rows and persistent block
             Gibbs chains, 1,000 or ``n_chains``, advanced 20 sweeps at each evaluation with the
-            sampling chains' global flips and ``n_temperatures`` rungs of tempering), or
+            sampling chains' global flips and ``n_temperatures`` rungs of tempering; exact where
+            the model is sampled by enumeration), or
             ``"auto"``: the exact likelihood where it is enumerable, MMD² beyond.
         symmetry: ``"auto"``, ``"global_flip"`` or ``None`` (see above).
         sampler: ``"auto"``, ``"exact"`` or ``"mcmc"``.
@@ -193,10 +195,13 @@ class RBM(EnergyBaseline):
         rbm.n_features_in_ = n
         sigmas = self._resolve_sigma(X)
         by_mmd = bool(len(val)) and self._selects_by_mmd(n)
-        # Held-out MMD² runs chains of the model's own kind (tempering, global flips).
+        exact_mmd = by_mmd and self._exact_selection(n)
+        by_chains = by_mmd and not exact_mmd
+        # Held-out MMD² runs chains of the model's own kind (tempering, global flips), or is
+        # exact where the model is sampled by enumeration.
         selection_options = ("n_chains", "global_flip", "n_temperatures")
-        self._refuse_chain_options(n, ("n_chains",), used=selection_options if by_mmd else ())
-        if by_mmd:
+        self._refuse_chain_options(n, ("n_chains",), used=selection_options if by_chains else ())
+        if by_chains:
             parts = (_gibbs, _log_weight, None)
             chains, advance = self._selection_chains(parts, n, jax.random.fold_in(key, 1))
         train = train.astype(np.float64)
@@ -206,6 +211,8 @@ class RBM(EnergyBaseline):
             nonlocal chains
             if not by_mmd:
                 return self._heldout_score(rbm, val, n)
+            if exact_mmd:
+                return self._exact_mmd_score((_log_weight, None, _params_of(rbm)), val, sigmas)
             chains = advance(_params_of(rbm), chains, key=jax.random.fold_in(key, 2 + epoch))
             return self._mmd_score(np.asarray(chains[0]), val, sigmas)
 
