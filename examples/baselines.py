@@ -142,8 +142,8 @@ def main(argv: list[str] | None = None) -> dict:
                 "--paper-models compares with models trained on the paper's files: give its "
                 "training and test files with --train and --test"
             )
-        missing = [f for f in paper_models.paths(args.paper_models, exp.name).values()]
-        missing = [f for f in missing if not os.path.isfile(f)]
+        files = paper_models.paths(args.paper_models, exp.name).values()
+        missing = [f for f in files if not os.path.isfile(f)]
         if missing:
             p.error(f"--paper-models: {missing[0]} is not a file")
     if args.out == os.path.join("runs", "baselines"):

@@ -432,10 +432,12 @@ def test_held_out_mmd_selects_the_step_beyond_enumerable_sizes(model):
 
 
 def test_deep_ebm_held_out_mmd_with_exact_training():
-    """selection="mmd" with exact training (accepted since the held-out chains are not the
-    PCD chains): the start and each evaluation are scored on the model's own chains."""
+    """selection="mmd" with exact training and sampling by chains (accepted since the held-out
+    chains are not the PCD chains): the start and each evaluation are scored on the model's
+    own chains."""
     X = np.random.default_rng(0).integers(0, 2, (60, 6))
     kw = dict(hidden=(4,), n_steps=2, eval_every=1, selection="mmd", sigma=1.0, random_state=0)
+    kw |= dict(training="exact", sampler="mcmc")
     model = DeepEBM(**kw).fit(X)
     assert len(model.validation_) == 3 and np.all(np.abs(model.validation_) <= 2)
     assert model.best_step_ == int(np.argmax(model.validation_))

@@ -243,6 +243,9 @@ def test_held_out_mmd_is_exact_where_the_model_is_enumerated(monkeypatch, make):
         scores.append(-np.mean([d @ np.exp(-hamming / (2 * s * s)) @ d for s in model.sigma_]))
     assert np.min(np.abs(np.array(scores) - model.validation_[best])) < 1e-9
     assert model.validation_[best] == np.max(model.validation_)
+    # No chains, so the chains' options are refused as unused.
+    with pytest.raises(ValueError, match="n_temperatures"):
+        model.set_params(n_temperatures=3).fit(X)
 
 
 @pytest.mark.parametrize("make", ["RBM", "DeepEBM"])

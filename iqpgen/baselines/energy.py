@@ -124,7 +124,7 @@ class EnergyBaseline(MmdBaseline):
         return train, val
 
     def _selects_by_mmd(self, n: int) -> bool:
-        """Whether held-out rows score the model by the MMD² of its training chains."""
+        """Whether held-out rows score the model by MMD² (exact, or of chains of the model)."""
         return self.selection == "mmd" or (self.selection == "auto" and n > mcmc.EXACT_MAX_BITS)
 
     def _selection_chains(
