@@ -7,7 +7,6 @@ samples inside a chain cannot make the tolerance look tighter than it is.
 
 from __future__ import annotations
 
-import doctest
 import itertools
 import os
 import subprocess
@@ -23,7 +22,7 @@ import pytest
 
 import iqpgen
 import iqpgen.datasets as ds
-from iqpgen.datasets import _cache, ising, loaders, sampler
+from iqpgen.datasets import _cache, ising, sampler
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference-data"
 
@@ -756,9 +755,3 @@ def test_import_is_cheap():
 def test_exports():
     for name in ds.__all__:
         assert hasattr(ds, name), name
-
-
-@pytest.mark.parametrize("module", [ising, loaders])
-def test_docstring_examples(module):
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0 and result.attempted > 0

@@ -165,25 +165,30 @@ def test_chunked_gradient_equals_one_chunk(monkeypatch):
         (iqpgen.IqpCircuit(48, iqpgen.gates.graph(nx.cycle_graph(48))), "pairwise"),
         (dense, "generic"),
     ]
-    refs = {}
-    for c, path in cases:
-        p = random_params(c, 4)
 
-        def grad(chunk, c=c, p=p, path=path):
-            loss = functools.partial(
-                mmd.loss_from_packed, c, data=data, key=jax.random.key(2), chunk_size=chunk,
-                path=path, **kw,
-            )  # fmt: skip
-            return jax.jit(jax.grad(lambda q: loss(q)))(p)
+    def grads():  # every gradient traced into one program (one compilation)
+        out = []
+        for c, path in cases:
+            p = random_params(c, 4)
 
-        # One unchunked reference per circuit: the paths give the same numbers up to rounding.
-        one = refs[id(c)] = refs[id(c)] if id(c) in refs else grad(None)
-        np.testing.assert_allclose(grad(8), one, rtol=1e-4, atol=1e-7)  # phases saved
-        if path == "generic":  # recomputing is the same checkpoint whatever the path
-            continue
-        with monkeypatch.context() as m:
-            m.setattr(core, "_SAVED_ELEMENTS", 0)  # every chunk recomputed
-            np.testing.assert_allclose(grad(8), one, rtol=1e-4, atol=1e-7)
+            def grad(chunk, c=c, p=p, path=path):
+                loss = functools.partial(
+                    mmd.loss_from_packed, c, data=data, key=jax.random.key(2), chunk_size=chunk,
+                    path=path, **kw,
+                )  # fmt: skip
+                return jax.grad(loss)(p)
+
+            row = [grad(None), grad(8)]  # one chunk; chunks with their phases saved
+            if path != "generic":  # recomputing is the same checkpoint whatever the path
+                with monkeypatch.context() as m:
+                    m.setattr(core, "_SAVED_ELEMENTS", 0)  # every chunk recomputed
+                    row.append(grad(8))
+            out.append(row)
+        return out
+
+    for one, *chunked in jax.jit(grads)():
+        for g in chunked:  # the paths give the same numbers up to rounding
+            np.testing.assert_allclose(g, one, rtol=1e-4, atol=1e-7)
 
 
 @pytest.mark.parametrize("spin_sym", [False, True])
