@@ -57,6 +57,31 @@ def parser(description: str, name: str) -> argparse.ArgumentParser:
     return p
 
 
+def add_budget_args(p: argparse.ArgumentParser) -> None:
+    """``--rbm-epochs`` and ``--ebm-steps``: the baselines' training budgets."""
+    p.add_argument(
+        "--rbm-epochs",
+        type=positive_int,
+        default=None,
+        help="RBM epochs (default: the experiment's)",
+    )
+    p.add_argument(
+        "--ebm-steps",
+        type=positive_int,
+        default=None,
+        help="DeepEBM updates (default: the experiment's)",
+    )
+
+
+def budgets(args: argparse.Namespace, rbm: dict[str, Any], ebm: dict[str, Any]) -> tuple:
+    """The RBM and DeepEBM options with ``--rbm-epochs`` and ``--ebm-steps`` applied."""
+    if args.rbm_epochs is not None:
+        rbm = {**rbm, "n_iter": args.rbm_epochs}
+    if args.ebm_steps is not None:
+        ebm = {**ebm, "n_steps": args.ebm_steps}
+    return rbm, ebm
+
+
 def check_out(p: argparse.ArgumentParser, args: argparse.Namespace) -> str:
     """Make the ``--out`` folder and check that it takes files, before any work; otherwise end
     with the parser's one-line error (exit status 2)."""

@@ -27,6 +27,8 @@ import jax
 import numpy as np
 from _common import (
     Timer,
+    add_budget_args,
+    budgets,
     chain_options,
     check_out,
     nonnegative_int,
@@ -101,18 +103,7 @@ def main(argv: list[str] | None = None) -> dict:
         default=None,
         help="test rows of generated data (default: the paper's)",
     )
-    p.add_argument(
-        "--rbm-epochs",
-        type=positive_int,
-        default=None,
-        help="RBM epochs (default: the experiment's)",
-    )
-    p.add_argument(
-        "--ebm-steps",
-        type=positive_int,
-        default=None,
-        help="DeepEBM updates (default: the experiment's)",
-    )
+    add_budget_args(p)
     p.add_argument(
         "--selection",
         choices=("auto", "likelihood", "mmd"),
@@ -162,12 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.quick:
         budget = {k: v | chain_options(n, burn_in=QUICK_BURN_IN[k]) for k, v in QUICK.items()}
     budget = {k: {**v, "selection": args.selection} for k, v in budget.items()}
-    for flag, model, option in (("rbm_epochs", "rbm", "n_iter"), ("ebm_steps", "ebm", "n_steps")):
-        value = getattr(args, flag)
-        if value is not None:
-            if value < 1:
-                p.error(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
-            budget = {**budget, model: {**budget[model], option: value}}
+    budget["rbm"], budget["ebm"] = budgets(args, budget["rbm"], budget["ebm"])
     sig = list(exp.sigmas)
     models, fit_s = {}, {}
     for label, make in (

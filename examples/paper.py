@@ -35,6 +35,8 @@ import jax
 import numpy as np
 from _common import (
     Timer,
+    add_budget_args,
+    budgets,
     chain_options,
     check_out,
     nonnegative_int,
@@ -204,10 +206,13 @@ def main(argv: list[str] | None = None) -> dict:
         help="scale_free: the seed of NumPy's RandomState the couplings are drawn from, as "
         "the paper's script drew them (default: the paper's 666)",
     )
+    add_budget_args(p)
     args = p.parse_args(argv)
     if args.experiment not in EXPERIMENTS:
         p.error(f"unknown experiment {args.experiment!r}; choose one of {', '.join(EXPERIMENTS)}")
     exp = EXPERIMENTS[args.experiment]
+    if args.quick and (args.rbm_epochs is not None or args.ebm_steps is not None):
+        p.error("--rbm-epochs and --ebm-steps set a full run's budgets; --quick has its own")
     if args.out == os.path.join("runs", "paper"):
         args.out = os.path.join("runs", f"paper-{exp.name}")
     steps = exp.iqp.get("max_steps", 2000)
@@ -227,7 +232,7 @@ def main(argv: list[str] | None = None) -> dict:
         graph.add_nodes_from(range(n))
         graph.add_edges_from(extra.pop("graph_edges").tolist())
         bitflip["gates"] = iqpgen.gates.graph(graph)
-    ebm = dict(exp.ebm)
+    rbm, ebm = budgets(args, exp.rbm, exp.ebm)
     if args.quick:
         ebm |= chain_options(n, burn_in=10)  # sweeps
     summary, table = run_experiment(
@@ -241,7 +246,7 @@ def main(argv: list[str] | None = None) -> dict:
         ising=extra.pop("ising", None),
         iqp_options=exp.iqp,
         bitflip_options=bitflip,
-        rbm_options=exp.rbm,
+        rbm_options=rbm,
         ebm_options=ebm,
         extra=extra,
     )

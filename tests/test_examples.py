@@ -175,6 +175,8 @@ def _example(name):
         (["paper.py", "8blobs", "--quick", "--out", "{f}/run"], "--out .*cannot be written"),
         (["dwave.py", "--quick", "--out", "{f}"], "--out .*is a file"),
         (["baselines.py", "ising", "--quick", "--rbm-epochs", "0"], "--rbm-epochs: .*>= 1"),
+        (["paper.py", "ising", "--ebm-steps", "0"], "--ebm-steps: .*>= 1"),
+        (["paper.py", "ising", "--quick", "--rbm-epochs", "5"], "--quick has its own"),
         (["baselines.py", "ising", "--quick", "--out", "{f}/run"], "cannot be written"),
         (["baselines.py", "dwave", "--quick", "--paper-models", "{f}"], "applies to 8blobs, ising"),
         (["baselines.py", "ising", "--quick", "--paper-models", "{f}"], "--train and --test"),
@@ -200,6 +202,25 @@ def test_scripts_check_arguments_and_outputs_first(tmp_path, monkeypatch, capsys
     out, err = capsys.readouterr()
     assert stop.value.code == 2 and re.search(match, err.splitlines()[-1]), err
     assert "[data]" not in out and sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_paper_budget_flags_reach_the_baselines(monkeypatch, tmp_path):
+    """--rbm-epochs and --ebm-steps replace the experiment's budgets, and only those."""
+    paper = _example("paper.py")
+    X = np.zeros((50, 16), np.uint8)
+    monkeypatch.setattr(paper, "load_data", lambda exp, args, cfg: (X, X, {}))
+    seen = {}
+
+    def stop(*args, **options):
+        seen.update(options)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(paper, "run_experiment", stop)
+    with pytest.raises(SystemExit):
+        paper.main(["ising", "--rbm-epochs", "7", "--ebm-steps", "9", "--out", str(tmp_path)])
+    rbm, ebm = seen["rbm_options"], seen["ebm_options"]
+    assert rbm["n_iter"] == 7 and ebm["n_steps"] == 9
+    assert rbm["n_components"] == 256 and ebm["hidden"] == (16, 4, 2)  # the rest as before
 
 
 def test_a_library_error_in_a_script_is_one_line(monkeypatch, capsys):
