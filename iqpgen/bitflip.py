@@ -21,8 +21,10 @@ import jax.numpy as jnp
 from . import _checks
 from .circuit import IqpCircuit
 from .estimator import supports_from_ops
+from .exact import check_size
+from .walsh import generator_masks, walsh_hadamard
 
-__all__ = ["expval", "sample", "expval_from_supports"]
+__all__ = ["expval", "expval_table", "expval_table_of", "sample", "expval_from_supports"]
 
 
 _GEN_CHUNK_ELEMENTS = 1 << 23
@@ -63,6 +65,92 @@ def expval_from_supports(circuit: IqpCircuit, params: jax.Array, supp: jax.Array
 
 
 _expval_jit = jax.jit(expval_from_supports)
+
+# |cos 2θ| below this counts as this in the table (a log-space product holds no exact zero).
+TINY = 1e-30
+
+
+@jax.custom_vjp
+def _odd_sums(table: jax.Array) -> jax.Array:
+    """``Σ_g table[g] [a·g odd]`` for every ``a``: ``(Σ table − WHT(table))/2``."""
+    return (jnp.sum(table) - walsh_hadamard(table)) / 2
+
+
+def _odd_sums_fwd(table):
+    return _odd_sums(table), None
+
+
+def _odd_sums_bwd(_, c):
+    # The same map (it is symmetric), in double-word arithmetic: for a generator whose cosine
+    # is near 0 the odd operators' cotangents are tiny beside the even ones', and in plain
+    # float32 the difference of the two sums would be rounding, which the chain rule then
+    # divides by that cosine.
+    hi, lo = c, jnp.zeros_like(c)
+    for q in range(c.shape[0].bit_length() - 1):
+        hi, lo = hi.reshape(2**q, 2, -1), lo.reshape(2**q, 2, -1)
+        s_hi, s_lo = _two_sum(hi[:, 0], hi[:, 1], lo[:, 0] + lo[:, 1])
+        d_hi, d_lo = _two_sum(hi[:, 0], -hi[:, 1], lo[:, 0] - lo[:, 1])
+        hi, lo = jnp.stack([s_hi, d_hi], axis=1), jnp.stack([s_lo, d_lo], axis=1)
+    hi, lo = hi.reshape(-1), lo.reshape(-1)
+    # Σ c is entry 0 of the transform.
+    t_hi, t_lo = _two_sum(hi[0], -hi, lo[0] - lo)
+    return ((t_hi + t_lo) / 2,)
+
+
+def _two_sum(a: jax.Array, b: jax.Array, carry: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``a + b + carry`` as a float and its rounding error (Knuth's two-sum, then the
+    carry added to the error)."""
+    s = a + b
+    v = s - a
+    err = (a - (s - v)) + (b - v)
+    return s, err + carry
+
+
+_odd_sums.defvjp(_odd_sums_fwd, _odd_sums_bwd)
+
+
+def expval_table_of(circuit: IqpCircuit, params: jax.Array) -> jax.Array:
+    """:func:`expval_table` without validation: the jit-able, differentiable core.
+
+    ``log|⟨Z_a⟩| = Σ_g [a·g odd] L_g`` with ``L_g = log|cos 2θ_g|``, and
+    ``Σ_g [a·g odd] v_g = (Σ_g v_g − Σ_g (−1)^{a·g} v_g)/2``: one Walsh–Hadamard transform of
+    the logs placed at the generators' bitmasks; the sign is the parity of the negative
+    cosines among the odd generators, counted by a second transform.
+    """
+    n = circuit.n_qubits
+    f = jnp.cos(2 * params[circuit.gate_of])
+    masks = generator_masks(circuit)
+
+    def odd_sums(values):
+        return _odd_sums(jnp.zeros((2**n,), f.dtype).at[masks].add(values))
+
+    log_abs = odd_sums(jnp.log(jnp.maximum(jnp.abs(f), TINY)))
+    n_neg = jnp.round(odd_sums(jax.lax.stop_gradient((f < 0).astype(f.dtype))))
+    out = jnp.where(jnp.mod(n_neg, 2.0) == 1.0, -1.0, 1.0) * jnp.exp(log_abs)
+    if circuit.spin_sym:
+        a = jnp.arange(2**n, dtype=jnp.int32)
+        out = out * ((jax.lax.population_count(a) & 1) == 0)
+    return out
+
+
+_table_jit = jax.jit(expval_table_of)
+
+
+def expval_table(circuit: IqpCircuit, params: Any) -> jax.Array:
+    """Exact bitflip ``⟨Z_a⟩`` for every ``a`` (length ``2^n``, indexed as
+    :func:`iqpgen.exact.expval_table`: qubit 0 is the highest bit), whatever the number of
+    gates; up to :func:`iqpgen.exact.max_qubits`. ``|cos 2θ|`` below 1e-30 counts as 1e-30.
+
+    Example:
+        >>> import jax.numpy as jnp, iqpgen
+        >>> c = iqpgen.IqpCircuit(2, [[[0]], [[0, 1]]])
+        >>> [round(v, 4) for v in iqpgen.bitflip.expval_table(c, jnp.array([0.3, 0.2])).tolist()]
+        [1.0, 0.9211, 0.7602, 0.8253]
+    """
+    circuit = _checks.check_circuit(circuit)
+    params = _checks.check_params(circuit, params)
+    check_size(circuit.n_qubits, params.dtype, what="the bitflip table")
+    return _table_jit(circuit, params)
 
 
 def expval(circuit: IqpCircuit, params: Any, ops: Any) -> jax.Array:

@@ -56,6 +56,7 @@ __all__ = [
     "data_table",
     "exact_from_table",
     "exact_per_sigma",
+    "per_sigma_from_expvals",
     "exact_per_sigma_jit",
     "op_weight_table",
     "data_sums",
@@ -440,11 +441,25 @@ def exact_per_sigma(
     zq = expval_table_of(circuit, params)
     if readout_error is not None:
         zq = zq * factor_table(readout_error).astype(zq.dtype)
+    return per_sigma_from_expvals(zq, data, sigmas=sigmas, wires=wires, unbiased=unbiased)
+
+
+def per_sigma_from_expvals(
+    zq: jax.Array,
+    data: DataTable,
+    *,
+    sigmas: tuple[float, ...],
+    wires: tuple[int, ...] | None = None,
+    unbiased: bool = True,
+) -> jax.Array:
+    """Exact MMD² at each of ``sigmas`` of any model whose ``⟨Z_a⟩`` for every ``a`` is the
+    table ``zq`` (length ``2^n``, as :func:`iqpgen.exact.expval_table`), shape
+    ``(len(sigmas),)``: the sums of :func:`exact_per_sigma`. Jit-able and differentiable."""
     f = data.sums.astype(zq.dtype) / data.n_rows.astype(zq.dtype)
     terms = (zq - f) ** 2
     if unbiased:
         terms = terms + (f * f - 1) / (data.n_rows.astype(zq.dtype) - 1)
-    n = circuit.n_qubits
+    n = zq.shape[0].bit_length() - 1
     return jnp.stack([op_weight_table(n, s, wires, zq.dtype) @ terms for s in sigmas])
 
 

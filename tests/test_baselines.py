@@ -124,6 +124,58 @@ def test_pairwise_bitflip_expval_matches_the_product_formula(spin_sym):
     np.testing.assert_allclose(np.asarray(g), w @ grad, atol=2e-5)
 
 
+@pytest.mark.parametrize("spin_sym", [False, True])
+def test_bitflip_table_matches_the_product_formula(spin_sym):
+    """Every ⟨Z_a⟩ of the Walsh–Hadamard table against the product over generators, and its
+    gradient against the product rule (weights up to 3, gates of several generators, cosines
+    of 0 and −1)."""
+    c = tied_circuit(6, 3, seed=5, spin_sym=spin_sym)
+    params = random_params(c, 6, scale=1.0)
+    params = params.at[0].set(np.pi / 4).at[1].set(np.pi / 2).at[2].set(-np.pi / 2)
+    ops = iqpgen.exact.all_bitstrings(6)
+    value, grad = _brute_bitflip(c, params, ops)
+    if spin_sym:
+        even = (ops.sum(axis=1) % 2 == 0)[:, None]
+        value, grad = value * even[:, 0], grad * even
+    table = iqpgen.bitflip.expval_table(c, params)
+    np.testing.assert_allclose(np.asarray(table), value, atol=2e-6)
+    w = np.linspace(-1.0, 1.0, ops.shape[0])
+    g = jax.grad(lambda p: jnp.sum(w * iqpgen.bitflip.expval_table_of(c, p)))(params)
+    np.testing.assert_allclose(np.asarray(g), w @ grad, atol=2e-5)
+
+
+def test_exact_bitflip_fit_trains_on_every_operator():
+    """estimator="auto" is exact at 16 bits and fewer: the loss it minimises is the U-statistic
+    MMD² over all 2^n operators (the oracle below), its gradient that of finite differences;
+    Monte Carlo beyond, or when asked; bad values are refused."""
+    X = _data(m=150, seed=2)
+    model = BitflipModel(max_weight=2, sigma=[0.8, 2.0], max_steps=30, verbose=False).fit(X)
+    assert model.estimator_ == "exact"
+    loss = B._exact_loss_function((0.8, 2.0))
+    table = iqpgen.mmd.data_table(X)
+    c = model.circuit_
+    with jax.enable_x64(True):
+        params = jnp.asarray(model.params_, jnp.float64)
+        q_all = np.asarray(iqpgen.bitflip.expval_table(c, params))
+        oracle = np.mean([_u_stat_oracle(q_all, X, s) for s in (0.8, 2.0)])
+        assert float(loss(params, None, c, table)) == pytest.approx(oracle, abs=1e-12)
+        g = np.asarray(jax.grad(loss)(params, None, c, table))
+        d = np.random.default_rng(0).normal(size=params.shape)
+        eps = 1e-5
+        fd = loss(params + eps * d, None, c, table) - loss(params - eps * d, None, c, table)
+        np.testing.assert_allclose(g @ d, float(fd) / (2 * eps), rtol=1e-6, atol=1e-10)
+    start = BitflipModel(max_weight=2, sigma=[0.8, 2.0], max_steps=0, verbose=False).fit(X)
+    assert float(loss(model.params_, None, c, table)) < float(loss(start.params_, None, c, table))
+    mc = BitflipModel(estimator="monte_carlo", max_steps=2, sigma=1.0, verbose=False).fit(X)
+    assert mc.estimator_ == "monte_carlo"
+    wide = np.random.default_rng(0).integers(0, 2, (20, 17))
+    assert BitflipModel(max_steps=0, sigma=1.0, verbose=False).fit(wide).estimator_ == "monte_carlo"
+    with pytest.raises(ValueError, match="estimator must be one of"):
+        BitflipModel(estimator="state_vector").fit(X)
+    with pytest.raises(ValueError, match="estimator='exact'"):
+        BitflipModel(estimator="exact", sigma=1.0).fit(np.zeros((4, 40), np.uint8))
+
+
 def test_bitflip_loss_is_unbiased_for_the_exact_mmd():
     """Per-bandwidth means over 40 keys within 4 standard errors of the exact values."""
     X = _data(m=150, seed=2)

@@ -11,17 +11,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _checks, bitflip, init, kernel, mmd, objective, train
+from .. import _checks, bitflip, exact, init, kernel, mmd, objective, train
 from ..circuit import IqpCircuit
 from ..estimator import supports_from_ops
 from ..objective import check_gate_options, circuit_for
 from ..symmetry import resolve_symmetry
 from .common import MmdBaseline, exact_terms, per_sigma, per_sigma_jit
+from .mcmc import EXACT_MAX_BITS
 
 __all__ = ["BitflipModel", "bitflip_loss"]
 
-# |cos 2θ| below this counts as this (a log-space product cannot hold an exact zero).
-_TINY = 1e-30
+# Values of BitflipModel(estimator=...).
+_ESTIMATORS = ("auto", "exact", "monte_carlo")
+
 # Random flips (samples x generators) drawn per call of iqpgen.bitflip.sample.
 _SAMPLE_CHUNK_ELEMENTS = 1 << 24
 
@@ -76,7 +78,7 @@ def _pairwise_bitflip_expval(circuit: IqpCircuit, params: jax.Array, supp: jax.A
     i = gens[:, 0]
     j = gens[:, 1] if gens.shape[1] == 2 else jnp.full_like(i, n)
     f = jnp.cos(2.0 * params[circuit.gate_of])
-    logf = jnp.log(jnp.maximum(jnp.abs(f), _TINY))
+    logf = jnp.log(jnp.maximum(jnp.abs(f), bitflip.TINY))
     neg = (f < 0).astype(f.dtype)
 
     def sym(values):
@@ -165,6 +167,18 @@ def _loss_function(n: int, sigmas: tuple[float, ...], n_ops: int) -> Callable:
     return loss_fn
 
 
+@functools.lru_cache(maxsize=32)
+def _exact_loss_function(sigmas: tuple[float, ...]) -> Callable:
+    """The exact training loss from a :class:`iqpgen.mmd.DataTable`: every operator, through
+    the model's whole table of expectation values (:func:`iqpgen.bitflip.expval_table_of`)."""
+
+    def loss_fn(params, k, circ, data):
+        zq = bitflip.expval_table_of(circ, params)
+        return jnp.mean(mmd.per_sigma_from_expvals(zq, data, sigmas=sigmas))
+
+    return loss_fn
+
+
 class BitflipModel(MmdBaseline):
     """The bitflip counterpart of an IQP model, trained by MMD² with exact expectations.
 
@@ -173,7 +187,10 @@ class BitflipModel(MmdBaseline):
     gates (all of weight ≤ ``max_weight`` by default), the data-dependent initialisation
     (:func:`iqpgen.init.from_data`: single-qubit angles ``arcsin√mean`` reproduce the
     marginals, pair angles small), Adam through :func:`iqpgen.train.run`, and the MMD² loss at
-    ``sigma`` (:func:`bitflip_loss`: the model term exact, so only the operators are random).
+    ``sigma``: up to 16 bits (``estimator="auto"``) the exact MMD², summed over every operator
+    by Walsh–Hadamard transforms, as :class:`~iqpgen.IqpModel` trains there; beyond, an
+    estimate over ``n_ops`` random operators per bandwidth (:func:`bitflip_loss`: the model
+    term exact, so only the operators are random).
 
     Args:
         gates: a gate pattern or :class:`~iqpgen.IqpCircuit`; ``None`` means
@@ -183,7 +200,10 @@ class BitflipModel(MmdBaseline):
         symmetry: ``"auto"`` sets ``spin_sym`` when the data are flip-symmetric
             (:mod:`iqpgen.symmetry`), ``"global_flip"`` always, ``None`` leaves it as given.
         sigma: bandwidth(s) of the loss, or ``"auto"``.
-        n_ops: operators per bandwidth per step (and in :meth:`mmd`).
+        n_ops: operators per bandwidth per Monte Carlo step (and in :meth:`mmd`).
+        estimator: ``"exact"`` (the loss over every operator: ``2^n`` entries, up to
+            :func:`iqpgen.exact.max_qubits` bits), ``"monte_carlo"`` (``n_ops`` random
+            operators per bandwidth per step) or ``"auto"``: exact up to 16 bits.
         learning_rate: Adam's step size (ignored when ``optimizer`` is given).
         optimizer: an optax ``GradientTransformation``.
         max_steps: training steps.
@@ -191,7 +211,8 @@ class BitflipModel(MmdBaseline):
         random_state: int seed, JAX key or None.
         verbose: progress bar on a terminal.
 
-    Fitted attributes: ``circuit_``, ``params_``, ``sigma_``, ``history_``, ``n_features_in_``.
+    Fitted attributes: ``circuit_``, ``params_``, ``sigma_``, ``estimator_``, ``history_``,
+    ``n_features_in_``.
 
     Example:
         >>> import numpy as np
@@ -210,6 +231,7 @@ class BitflipModel(MmdBaseline):
         symmetry: str | None = None,
         sigma: Any = "auto",
         n_ops: int = 1000,
+        estimator: str = "auto",
         learning_rate: float = 1e-3,
         optimizer: Any = None,
         max_steps: int = 2000,
@@ -223,6 +245,7 @@ class BitflipModel(MmdBaseline):
         self.symmetry = symmetry
         self.sigma = sigma
         self.n_ops = n_ops
+        self.estimator = estimator
         self.learning_rate = learning_rate
         self.optimizer = optimizer
         self.max_steps = max_steps
@@ -238,6 +261,8 @@ class BitflipModel(MmdBaseline):
         """Train on the 0/1 matrix ``X`` ``(m, n)``, ``m ≥ 2``; returns ``self``."""
         self._check_common()
         _checks.check_int("max_steps", self.max_steps, minimum=0)
+        if self.estimator not in _ESTIMATORS:
+            raise ValueError(f"estimator must be one of {_ESTIMATORS}, got {self.estimator!r}.")
         check_gate_options(self)
         if self.optimizer is None:
             _checks.check_number("learning_rate", self.learning_rate, low=0.0)
@@ -257,15 +282,25 @@ class BitflipModel(MmdBaseline):
         sigmas = self._resolve_sigma(X)
         params0 = init.from_data(circuit, X, scale=self.init_scale)
         optimizer = self.optimizer or objective.adam(float(self.learning_rate))
+        n = circuit.n_qubits
+        estimator = self.estimator
+        if estimator == "auto":
+            estimator = "exact" if n <= EXACT_MAX_BITS else "monte_carlo"
+        if estimator == "exact":
+            exact.check_size(n, what="estimator='exact'")
+            loss, data = _exact_loss_function(tuple(sigmas)), mmd.data_table(X)
+        else:
+            loss, data = _loss_function(n, tuple(sigmas), int(self.n_ops)), mmd.pack_data(X)
         result = train.run(
-            _loss_function(circuit.n_qubits, tuple(sigmas), int(self.n_ops)),
+            loss,
             params0,
             optimizer,
             key=jax.random.fold_in(_checks.key_from(self.random_state), 0),
             n_steps=int(self.max_steps),
-            args=(circuit, mmd.pack_data(X)),
+            args=(circuit, data),
             verbose=bool(self.verbose),
         )
+        self.estimator_ = estimator
         self.circuit_ = circuit
         self.params_ = result.params
         self.sigma_ = sigmas
