@@ -124,7 +124,9 @@ EXPERIMENTS: dict[str, Experiment] = {
         n_test=60_000,
         sigmas=(7.762, 6.151, 3.928),
         iqp=dict(max_weight=2, init_scale=1e-3, max_steps=2500),
-        bitflip=dict(max_weight=2, max_steps=2500),
+        # Zero field: without the flip symmetry the bitflip model starts with every single at
+        # flip probability ½, where all its ⟨Z_a⟩ and their gradients are 0 (uniform bits).
+        bitflip=dict(max_weight=2, max_steps=2500, symmetry="auto"),
         rbm=dict(n_components=1024, **LARGE_RBM),
         ebm=dict(hidden=(484,), **LARGE_EBM),
         paper={
