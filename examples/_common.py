@@ -74,11 +74,13 @@ def add_budget_args(p: argparse.ArgumentParser) -> None:
 
 
 def budgets(args: argparse.Namespace, rbm: dict[str, Any], ebm: dict[str, Any]) -> tuple:
-    """The RBM and DeepEBM options with ``--rbm-epochs`` and ``--ebm-steps`` applied."""
+    """Copies of the RBM and DeepEBM options with ``--rbm-epochs`` and ``--ebm-steps``
+    applied."""
+    rbm, ebm = dict(rbm), dict(ebm)
     if args.rbm_epochs is not None:
-        rbm = {**rbm, "n_iter": args.rbm_epochs}
+        rbm["n_iter"] = args.rbm_epochs
     if args.ebm_steps is not None:
-        ebm = {**ebm, "n_steps": args.ebm_steps}
+        ebm["n_steps"] = args.ebm_steps
     return rbm, ebm
 
 

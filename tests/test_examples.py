@@ -207,7 +207,7 @@ def test_scripts_check_arguments_and_outputs_first(tmp_path, monkeypatch, capsys
 def test_paper_budget_flags_reach_the_baselines(monkeypatch, tmp_path):
     """--rbm-epochs and --ebm-steps replace the experiment's budgets, and only those."""
     paper = _example("paper.py")
-    X = np.zeros((50, 16), np.uint8)
+    X = np.zeros((50, 20), np.uint8)  # beyond 16 bits, where --quick adds chain options
     monkeypatch.setattr(paper, "load_data", lambda exp, args, cfg: (X, X, {}))
     seen = {}
 
@@ -216,11 +216,16 @@ def test_paper_budget_flags_reach_the_baselines(monkeypatch, tmp_path):
         raise SystemExit(0)
 
     monkeypatch.setattr(paper, "run_experiment", stop)
+    exp = paper.EXPERIMENTS["ising"]
+    before = dict(exp.rbm), dict(exp.ebm)
     with pytest.raises(SystemExit):
         paper.main(["ising", "--rbm-epochs", "7", "--ebm-steps", "9", "--out", str(tmp_path)])
     rbm, ebm = seen["rbm_options"], seen["ebm_options"]
     assert rbm["n_iter"] == 7 and ebm["n_steps"] == 9
     assert rbm["n_components"] == 256 and ebm["hidden"] == (16, 4, 2)  # the rest as before
+    with pytest.raises(SystemExit):  # --quick adds chain options: to a copy
+        paper.main(["ising", "--quick", "--out", str(tmp_path)])
+    assert "burn_in" in seen["ebm_options"] and (exp.rbm, exp.ebm) == before
 
 
 def test_a_library_error_in_a_script_is_one_line(monkeypatch, capsys):
